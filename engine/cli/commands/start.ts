@@ -1,0 +1,44 @@
+// `tocsin start`: the engine. Applies pending migrations, serves HTTP, runs the channels
+// and the delivery workers, and stops gracefully on SIGTERM or SIGINT.
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../../config.ts';
+import { Engine } from '../../engine.ts';
+import { createLogger, type Logger } from '../../log.ts';
+
+export function startCommand() {
+  return new Command('start').description('run the engine: HTTP server, channels, delivery workers').action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    const engine = await Engine.start(config, { log });
+    log.info({ url: engine.url, database: engine.services.db.where }, `Tocsin is running on ${engine.url}`);
+    describeChannels(config, log);
+
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping');
+      const deadline = setTimeout(() => {
+        log.error(`could not stop within ${config.shutdownTimeoutMs} ms; exiting anyway`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs);
+      deadline.unref();
+      await engine.stop();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}
+
+/** Says which channels are on, and how to turn on the others. */
+function describeChannels(config: Config, log: Logger) {
+  log.info('channel console: on (talk to the flows with `npx tocsin chat` in another terminal)');
+  const others: [string, boolean, string][] = [
+    ['telegram', !!config.telegram, 'set TELEGRAM_BOT_TOKEN'],
+    ['whatsapp', !!config.whatsapp, 'set WHATSAPP_ENABLED=1'],
+    ['email', !!config.email, 'set SMTP_URL and EMAIL_FROM'],
+    ['slack (organizers)', !!config.slack, 'set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET'],
+  ];
+  for (const [name, configured, how] of others) {
+    if (configured) log.warn(`channel ${name}: configured, but this version of Tocsin has no ${name} adapter yet`);
+    else log.info(`channel ${name}: off (${how} to enable it)`);
+  }
+}

@@ -1,0 +1,193 @@
+// Configuration: read from the environment once (and from `.env` when present),
+// validated with one-line errors naming the variable, then passed down.
+// Nothing else in the engine reads process.env.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { readFileSync } from 'node:fs';
+import { errors } from './errors.ts';
+
+export const DEFAULTS = {
+  dataDir: './.tocsin',
+  host: '127.0.0.1',
+  port: 3000,
+  flowsDir: './flows',
+  localesDir: './locales',
+  defaultLanguage: 'en',
+  telegramApiRoot: 'https://api.telegram.org',
+  telegramRateLimit: 30,
+  slackApiUrl: 'https://slack.com/api/',
+  whatsappChromiumPath: '/usr/bin/chromium',
+  logLevel: 'info',
+  /** Longer inbound texts are cut to this many characters (and a warning is logged). */
+  maxInboundText: 8000,
+  delivery: {
+    batchSize: 50,
+    /** How often an idle worker looks for due messages written by other processes. */
+    pollMs: 250,
+    maxAttempts: 10,
+    /** Exponential backoff: base * 2^(attempt-1), capped, with full jitter. */
+    backoffBaseMs: 1000,
+    backoffMaxMs: 15 * 60 * 1000,
+    /** A message claimed longer ago than this by a process that died is sent again. */
+    stuckAfterMs: 5 * 60 * 1000,
+    sendTimeoutMs: 30_000,
+  },
+  /** Inbound messages stored but not processed (a crash) are picked up after this long. */
+  inboundSweepAfterMs: 30_000,
+  shutdownTimeoutMs: 10_000,
+};
+
+export type DatabaseConfig =
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'memory' }
+  | { kind: 'postgres'; url: string };
+
+export interface Config {
+  database: DatabaseConfig;
+  dataDir: string;
+  host: string;
+  port: number;
+  publicUrl: string;
+  flowsDir: string;
+  localesDir: string;
+  defaultLanguage: string;
+  adminToken?: string;
+  logLevel: string;
+  maxInboundText: number;
+  telegram?: { token: string; apiRoot: string; webhookSecret?: string; rateLimit: number };
+  slack?: { botToken: string; signingSecret: string; apiUrl: string; organizers: string[] };
+  whatsapp?: { chromiumPath: string };
+  email?: { smtpUrl: string; from: string; inboundPort?: number };
+  delivery: typeof DEFAULTS.delivery;
+  inboundSweepAfterMs: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The environment, with `.env` (in the working directory) filling what is not set. */
+export function readEnvironment(env: Env = process.env, cwd = process.cwd()): Env {
+  const file = resolve(cwd, '.env');
+  if (!existsSync(file)) return env;
+  return { ...parseDotenv(readFileSync(file)), ...env };
+}
+
+export function loadConfig(env: Env = readEnvironment()): Config {
+  const get = (name: string) => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+  const dataDir = resolve(get('TOCSIN_DATA_DIR') ?? DEFAULTS.dataDir);
+  const host = get('HOST') ?? DEFAULTS.host;
+  const port = parsePort('PORT', get('PORT')) ?? DEFAULTS.port;
+  const logLevel = oneOf('LOG_LEVEL', get('LOG_LEVEL'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) ?? DEFAULTS.logLevel;
+
+  const config: Config = {
+    database: parseDatabase(get('DATABASE_URL'), dataDir),
+    dataDir,
+    host,
+    port,
+    publicUrl: httpUrl('PUBLIC_URL', get('PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    flowsDir: resolve(get('FLOWS_DIR') ?? DEFAULTS.flowsDir),
+    localesDir: resolve(get('LOCALES_DIR') ?? DEFAULTS.localesDir),
+    defaultLanguage: languageCode('DEFAULT_LANGUAGE', get('DEFAULT_LANGUAGE')) ?? DEFAULTS.defaultLanguage,
+    adminToken: get('ADMIN_TOKEN'),
+    logLevel,
+    maxInboundText: DEFAULTS.maxInboundText,
+    delivery: { ...DEFAULTS.delivery },
+    inboundSweepAfterMs: DEFAULTS.inboundSweepAfterMs,
+    shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
+  };
+
+  const telegramToken = get('TELEGRAM_BOT_TOKEN');
+  if (telegramToken) {
+    if (!/^\d+:[\w-]+$/.test(telegramToken)) throw errors.badVariable('TELEGRAM_BOT_TOKEN', telegramToken, 'a token like 123456:ABC-DEF from @BotFather');
+    config.telegram = {
+      token: telegramToken,
+      apiRoot: httpUrl('TELEGRAM_API_ROOT', get('TELEGRAM_API_ROOT')) ?? DEFAULTS.telegramApiRoot,
+      webhookSecret: get('TELEGRAM_WEBHOOK_SECRET'),
+      rateLimit: positiveNumber('TELEGRAM_RATE_LIMIT', get('TELEGRAM_RATE_LIMIT')) ?? DEFAULTS.telegramRateLimit,
+    };
+  }
+  const slackToken = get('SLACK_BOT_TOKEN');
+  const slackSecret = get('SLACK_SIGNING_SECRET');
+  if (slackToken || slackSecret) {
+    if (!slackToken) throw errors.badVariable('SLACK_BOT_TOKEN', '', 'a bot token (xoxb-...) when SLACK_SIGNING_SECRET is set');
+    if (!slackSecret) throw errors.badVariable('SLACK_SIGNING_SECRET', '', 'the app signing secret when SLACK_BOT_TOKEN is set');
+    config.slack = {
+      botToken: slackToken,
+      signingSecret: slackSecret,
+      apiUrl: httpUrl('SLACK_API_URL', get('SLACK_API_URL')) ?? DEFAULTS.slackApiUrl,
+      organizers: (get('SLACK_ORGANIZERS') ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+    };
+  }
+  if (flag('WHATSAPP_ENABLED', get('WHATSAPP_ENABLED'))) {
+    config.whatsapp = { chromiumPath: get('WHATSAPP_CHROMIUM_PATH') ?? DEFAULTS.whatsappChromiumPath };
+  }
+  const smtpUrl = get('SMTP_URL');
+  if (smtpUrl) {
+    if (!/^smtps?:\/\//.test(smtpUrl) || !URL.canParse(smtpUrl)) throw errors.badVariable('SMTP_URL', smtpUrl, 'smtp://user:pass@host:port');
+    const from = get('EMAIL_FROM');
+    if (!from) throw errors.badVariable('EMAIL_FROM', '', 'the sender address (e.g. "Our Campaign <news@example.org>") when SMTP_URL is set');
+    config.email = { smtpUrl, from, inboundPort: parsePort('SMTP_INBOUND_PORT', get('SMTP_INBOUND_PORT')) };
+  }
+  return config;
+}
+
+function parseDatabase(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!url) return { kind: 'embedded', dataDir };
+  if (url === 'memory://') return { kind: 'memory' };
+  if (/^postgres(ql)?:\/\//.test(url) && URL.canParse(url)) return { kind: 'postgres', url };
+  throw errors.badVariable('DATABASE_URL', redactUrl(url), 'postgres://user:password@host:5432/database, or memory://');
+}
+
+/** A database URL without its password, fit for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+function parsePort(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw errors.badVariable(name, value, 'a port number from 0 to 65535');
+  return port;
+}
+
+function positiveNumber(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw errors.badVariable(name, value, 'a positive number');
+  return number;
+}
+
+function httpUrl(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  if (!/^https?:\/\//.test(value) || !URL.canParse(value)) throw errors.badVariable(name, value, 'an http:// or https:// URL');
+  return value.replace(/\/+$/, '');
+}
+
+function languageCode(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(value)) throw errors.badVariable(name, value, 'a language code such as en, fr, ar or ru');
+  return value;
+}
+
+function flag(name: string, value: string | undefined) {
+  if (value === undefined) return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw errors.badVariable(name, value, '1 or 0');
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: T[]) {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw errors.badVariable(name, value, `one of ${allowed.join(', ')}`);
+  return value as T;
+}

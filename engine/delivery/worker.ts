@@ -1,0 +1,245 @@
+// The delivery worker: takes due messages from the outbox and sends them through their
+// channel. Rows are claimed with FOR UPDATE SKIP LOCKED, so several engine processes
+// share one outbox without sending anything twice. A contact's messages on a channel go
+// out one at a time, in order. Failures are retried with backoff and jitter, a channel's
+// retry-after is honoured, permanent failures are recorded, and a recipient who blocked
+// us becomes stopped on that channel. Retry, backoff and pacing live here, once, for
+// every channel.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DEFAULTS } from '../config.ts';
+import { describe } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Database } from '../store/database.ts';
+import type { Channel, OutboundMessage, SendResult } from '../types.ts';
+import { backoffMs } from './backoff.ts';
+import { fitToChannel } from './format.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+export type DeliverySettings = typeof DEFAULTS.delivery;
+
+export interface DeliveryOptions {
+  db: Database;
+  channels: Channel[];
+  log: Logger;
+  metrics: Metrics;
+  settings: DeliverySettings;
+  /** Names this process in `claimed_by` (for people reading the outbox). */
+  workerId?: string;
+}
+
+interface ClaimedRow {
+  id: number;
+  contact_id: number;
+  conversation_id: number | null;
+  channel: string;
+  address: string;
+  body: OutboundMessage;
+  attempts: number;
+  created_at: Date;
+}
+
+const FINAL_STATUSES = new Set(['sent', 'failed', 'cancelled']);
+const STUCK_SWEEP_EVERY_MS = 60_000;
+
+export class DeliveryWorker {
+  readonly workerId: string;
+  private readonly channels = new Map<string, Channel>();
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly loops: Promise<void>[] = [];
+  private wakeUp: (() => void)[] = [];
+  private stopping = false;
+  private lastStuckSweep = 0;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    for (const channel of options.channels) {
+      this.channels.set(channel.name, channel);
+      this.limiters.set(channel.name, new RateLimiter(channel.capabilities.ratePerSecond));
+    }
+  }
+
+  /** Starts one loop per channel (all of them, or those named). */
+  start(names: string[] = [...this.channels.keys()]) {
+    for (const name of names) this.loops.push(this.loop(name));
+  }
+
+  /** New rows are in the outbox: look now rather than at the next poll. */
+  wake() {
+    const waiting = this.wakeUp;
+    this.wakeUp = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  /** Stops claiming; resolves when the sends under way have finished and been recorded. */
+  async stop() {
+    this.stopping = true;
+    this.wake();
+    await Promise.allSettled(this.loops);
+  }
+
+  /**
+   * Sends these rows now (unless another worker already has them) and resolves when each
+   * is sent, failed or cancelled — or when `timeoutMs` has passed.
+   */
+  async deliver(ids: number[], timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let remaining = ids;
+    while (remaining.length && Date.now() < deadline) {
+      for (const name of this.channels.keys()) {
+        const rows = await this.claim(name, remaining.length, remaining);
+        if (rows.length) await this.sendAll(name, rows);
+      }
+      const statuses = await this.options.db.query<{ id: number; status: string }>(`select id, status from outbox where id = any($1::bigint[])`, [remaining]);
+      remaining = statuses.filter((row) => !FINAL_STATUSES.has(row.status)).map((row) => row.id);
+      if (remaining.length) await sleep(20);
+    }
+  }
+
+  private async loop(channel: string) {
+    const { log, settings } = this.options;
+    const limiter = this.limiters.get(channel)!;
+    while (!this.stopping) {
+      try {
+        await this.sweepStuck();
+        const paused = limiter.pausedFor();
+        if (paused) {
+          await this.idle(Math.min(paused, settings.pollMs * 4));
+          continue;
+        }
+        const rows = await this.claim(channel, settings.batchSize);
+        if (rows.length) await this.sendAll(channel, rows);
+        else await this.idle(settings.pollMs);
+      } catch (error) {
+        // The database went away for a moment: wait and try again, never die.
+        log.error({ channel, error: describe(error) }, 'delivery loop error; retrying');
+        await this.idle(settings.pollMs * 4);
+      }
+    }
+  }
+
+  private idle(ms: number) {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Claims due rows: the first unsent row of each contact on this channel, replies first. */
+  private async claim(channel: string, limit: number, onlyIds?: number[]): Promise<ClaimedRow[]> {
+    const rows = await this.options.db.query<ClaimedRow & { priority: number }>(
+      `with next as (
+         select o.id from outbox o
+         where o.status = 'pending' and o.channel = $1 and o.next_attempt_at <= now()
+           and ($3::bigint[] is null or o.id = any($3::bigint[]))
+           and not exists (
+             select 1 from outbox earlier
+             where earlier.contact_id = o.contact_id and earlier.channel = o.channel
+               and earlier.id < o.id and earlier.status in ('pending', 'sending'))
+         order by o.priority, o.id
+         limit $2
+         for update of o skip locked)
+       update outbox o set status = 'sending', claimed_at = now(), claimed_by = $4, attempts = o.attempts + 1
+       from next where o.id = next.id
+       returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.body, o.attempts, o.created_at, o.priority`,
+      [channel, limit, onlyIds ?? null, this.workerId],
+    );
+    return rows.sort((a, b) => a.priority - b.priority || a.id - b.id);
+  }
+
+  private async sendAll(channelName: string, rows: ClaimedRow[]) {
+    const channel = this.channels.get(channelName)!;
+    const limiter = this.limiters.get(channelName)!;
+    await Promise.all(
+      rows.map(async (row) => {
+        const result = await this.sendRow(channel, limiter, row);
+        await this.record(row, result, limiter);
+      }),
+    );
+  }
+
+  /** Sends one row (several parts when the text is longer than the channel takes). */
+  private async sendRow(channel: Channel, limiter: RateLimiter, row: ClaimedRow): Promise<SendResult> {
+    let last: SendResult = { status: 'sent' };
+    for (const part of fitToChannel(row.body, channel.capabilities)) {
+      const wait = limiter.reserve();
+      if (wait > 0) await sleep(wait);
+      last = await this.sendWithTimeout(channel, row.address, part);
+      if (last.status !== 'sent') return last;
+    }
+    return last;
+  }
+
+  private async sendWithTimeout(channel: Channel, address: string, message: OutboundMessage): Promise<SendResult> {
+    const { sendTimeoutMs } = this.options.settings;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        channel.send(address, message),
+        new Promise<SendResult>((resolve) => {
+          timer = setTimeout(() => resolve({ status: 'retry', reason: `no answer from ${channel.name} within ${sendTimeoutMs} ms` }), sendTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      // An adapter that throws met something unexpected (network, a bug): try again later.
+      return { status: 'retry', reason: describe(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async record(row: ClaimedRow, result: SendResult, limiter: RateLimiter) {
+    const { db, metrics, log, settings } = this.options;
+    const channel = row.channel;
+    if (result.status === 'sent') {
+      await db.query(
+        `with sent as (
+           update outbox set status = 'sent', sent_at = now(), channel_message_id = $2, last_error = null where id = $1 returning *)
+         insert into messages (contact_id, conversation_id, direction, channel, address, channel_message_id, text, payload, status)
+         select contact_id, conversation_id, 'out', channel, address, $2, body->>'text', body, 'sent' from sent`,
+        [row.id, result.channelMessageId ?? null],
+      );
+      metrics.outbound.inc({ channel, outcome: 'sent' });
+      metrics.deliveryLatency.observe({ channel }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
+      return;
+    }
+    if (result.status === 'retry' && row.attempts < settings.maxAttempts) {
+      const delayMs = result.afterSeconds !== undefined ? result.afterSeconds * 1000 : backoffMs(row.attempts, settings.backoffBaseMs, settings.backoffMaxMs);
+      if (result.scope === 'channel') limiter.pause(delayMs);
+      await db.query(
+        `update outbox set status = 'pending', claimed_by = null, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) where id = $1`,
+        [row.id, result.reason, delayMs / 1000],
+      );
+      metrics.outbound.inc({ channel, outcome: 'retry' });
+      log.info({ channel, outbox: row.id, attempt: row.attempts, retryInMs: delayMs, reason: result.reason }, 'send failed; will retry');
+      return;
+    }
+    const reason = result.status === 'retry' ? `gave up after ${row.attempts} attempts: ${result.reason}` : result.reason;
+    await db.transaction(async (tx) => {
+      await tx.query(`update outbox set status = 'failed', claimed_by = null, last_error = $2 where id = $1`, [row.id, reason]);
+      if (result.status === 'permanent' && result.stopContact) {
+        // They blocked us: stopped on this channel, consent withdrawn, nothing more queued for them there.
+        await tx.query(`update identities set stopped_at = coalesce(stopped_at, now()) where channel = $1 and address = $2`, [channel, row.address]);
+        await tx.query(`insert into consents (contact_id, channel, status, source) values ($1, $2, 'withdrawn', 'blocked')`, [row.contact_id, channel]);
+        await tx.query(`update outbox set status = 'cancelled', last_error = 'recipient blocked the bot' where channel = $1 and address = $2 and status = 'pending'`, [channel, row.address]);
+      }
+    });
+    metrics.outbound.inc({ channel, outcome: 'failed' });
+    log.warn({ channel, outbox: row.id, reason }, 'send failed permanently');
+  }
+
+  /** Rows claimed by a process that died mid-send go back to pending (they may be sent twice). */
+  private async sweepStuck() {
+    if (Date.now() - this.lastStuckSweep < STUCK_SWEEP_EVERY_MS) return;
+    this.lastStuckSweep = Date.now();
+    const rows = await this.options.db.query(
+      `update outbox set status = 'pending', claimed_by = null where status = 'sending' and claimed_at < now() - make_interval(secs => $1) returning id`,
+      [this.options.settings.stuckAfterMs / 1000],
+    );
+    if (rows.length) this.options.log.warn({ count: rows.length }, 'outbox rows stuck in sending were released');
+  }
+}

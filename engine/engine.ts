@@ -1,0 +1,104 @@
+// `tocsin start`: the services, plus the HTTP server, the channels' lifecycles, the
+// delivery loops, the sweep for messages left unprocessed, and (on the embedded
+// database) the local socket other commands go through. Stops gracefully.
+import { rmSync } from 'node:fs';
+import type { Config } from './config.ts';
+import { errors, describe } from './errors.ts';
+import { addObservabilityRoutes } from './http/observability.ts';
+import { localSocketPath, startLocalApi } from './http/local-api.ts';
+import { HttpServer } from './http/server.ts';
+import type { Logger } from './log.ts';
+import { openServices, type Services } from './services.ts';
+import { claimEmbeddedDatabase } from './store/owner.ts';
+import type { Channel } from './types.ts';
+
+const SWEEP_EVERY_MS = 10_000;
+
+export interface EngineOptions {
+  log: Logger;
+  channels?: Channel[];
+}
+
+export class Engine {
+  private stopped = false;
+  private sweepTimer?: NodeJS.Timeout;
+
+  private constructor(
+    readonly services: Services,
+    readonly http: HttpServer,
+    private readonly local: HttpServer | undefined,
+    private readonly socket: string | undefined,
+    private readonly releaseOwner: () => void,
+  ) {}
+
+  static async start(config: Config, options: EngineOptions): Promise<Engine> {
+    const { log } = options;
+    let releaseOwner = () => {};
+    let socket: string | undefined;
+    if (config.database.kind === 'embedded') {
+      socket = localSocketPath(config.dataDir);
+      const claim = claimEmbeddedDatabase(config.dataDir, 'start', socket);
+      if (!claim.ok) throw errors.embeddedDatabaseBusy(config.dataDir, claim.owner);
+      releaseOwner = claim.release;
+    }
+    let services: Services | undefined;
+    let http: HttpServer | undefined;
+    let local: HttpServer | undefined;
+    try {
+      services = await openServices(config, { log, channels: options.channels, processMetrics: true });
+      http = new HttpServer(log);
+      addObservabilityRoutes(http, services.db, services.metrics);
+      await http.listen(config.port, config.host);
+      if (socket) local = await startLocalApi(services, socket);
+    } catch (error) {
+      await http?.close();
+      await services?.db.close();
+      releaseOwner();
+      throw error;
+    }
+    const engine = new Engine(services, http, local, socket, releaseOwner);
+    await engine.startWork();
+    return engine;
+  }
+
+  private async startWork() {
+    const { pipeline, delivery, channels, log, config } = this.services;
+    for (const channel of channels) {
+      await channel.start(async (message) => {
+        const accepted = await pipeline.accept(message);
+        if (!accepted.duplicate) {
+          pipeline.process(accepted.contactId).catch((error) => log.error({ contact: accepted.contactId, error: describe(error) }, 'processing failed; the sweep will retry'));
+        }
+      });
+    }
+    // Console replies are delivered by the terminal session that waits for them.
+    delivery.start(channels.filter((channel) => channel.name !== 'console').map((channel) => channel.name));
+    const sweep = () =>
+      pipeline.sweep(config.inboundSweepAfterMs).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
+    // Messages a previous run accepted but did not process are handled now.
+    await pipeline.sweep(0).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
+    this.sweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
+  }
+
+  get url(): string {
+    return `http://${this.services.config.host}:${this.http.port}`;
+  }
+
+  /** Stops taking work, finishes what is under way, closes the database. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const { channels, pipeline, delivery, db, log } = this.services;
+    clearInterval(this.sweepTimer);
+    await Promise.allSettled(channels.map((channel) => channel.stop()));
+    await this.http.close();
+    await this.local?.close();
+    await pipeline.idle();
+    await delivery.stop();
+    await db.close();
+    if (this.socket) rmSync(this.socket, { force: true });
+    this.releaseOwner();
+    log.info('engine stopped');
+  }
+}

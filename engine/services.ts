@@ -1,0 +1,63 @@
+// The engine's parts, wired together: database, languages, flows, the inbound pipeline
+// and the delivery worker. `tocsin start` adds HTTP and the channels' lifecycles on top;
+// `tocsin chat` uses these alone when no engine owns the embedded database.
+import { ConsoleChannel } from '../bots/console.ts';
+import type { Config } from './config.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { loadFlows } from './flows/loader.ts';
+import { FlowRegistry } from './flows/registry.ts';
+import { Translator } from './i18n.ts';
+import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { InboundPipeline } from './pipeline/inbound.ts';
+import { openDatabase, type Database, type OpenOptions } from './store/database.ts';
+import type { Channel } from './types.ts';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  i18n: Translator;
+  flows: FlowRegistry;
+  metrics: Metrics;
+  pipeline: InboundPipeline;
+  delivery: DeliveryWorker;
+  console: ConsoleChannel;
+  /** Every channel, the console included. */
+  channels: Channel[];
+}
+
+export interface ServiceOptions {
+  log: Logger;
+  /** Channels besides the console (Telegram, WhatsApp...). */
+  channels?: Channel[];
+  database?: OpenOptions;
+  /** Export process metrics too (the long-running engine does). */
+  processMetrics?: boolean;
+}
+
+export async function openServices(config: Config, options: ServiceOptions): Promise<Services> {
+  const { log } = options;
+  // Flows and locales first: a typo there should not cost a database start.
+  const i18n = Translator.load(config.localesDir, config.defaultLanguage);
+  const flows = new FlowRegistry(loadFlows(config.flowsDir), i18n);
+  const db = await openDatabase(config.database, options.database);
+  try {
+    const applied = await db.migrate();
+    if (applied.length) log.info({ migrations: applied }, 'database migrated');
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const console = new ConsoleChannel();
+  const channels: Channel[] = [console, ...(options.channels ?? [])];
+  const metrics = new Metrics({ defaults: options.processMetrics, outboxDepth: () => outboxDepth(db) });
+  const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
+  const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });
+  return { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels };
+}
+
+async function outboxDepth(db: Database): Promise<Record<string, number>> {
+  const rows = await db.query<{ channel: string; count: number }>(`select channel, count(*)::int as count from outbox where status in ('pending', 'sending') group by channel`);
+  return Object.fromEntries(rows.map((row) => [row.channel, row.count]));
+}

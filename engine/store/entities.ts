@@ -1,0 +1,167 @@
+// The store's schema, as MikroORM entities. Migrations in `migrations/` create exactly
+// this (a test compares them). Hot paths query these tables with plain SQL through the
+// same connection; the entities serve the schema, migrations and the less busy code.
+import { defineEntity, p } from '@mikro-orm/core';
+
+const createdAt = () => p.datetime().defaultRaw('now()');
+
+export const Contact = defineEntity({
+  name: 'Contact',
+  tableName: 'contacts',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    name: p.text().nullable(),
+    /** The language the contact chose; the channel's hint and the default come after it. */
+    language: p.text().nullable(),
+    timezone: p.text().nullable(),
+    /** active | erased */
+    status: p.text().default('active'),
+    fields: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+    lastSeenAt: p.datetime().nullable(),
+  },
+});
+
+/** An address on a channel (`telegram:123`). A contact may have several, one per channel or more. */
+export const Identity = defineEntity({
+  name: 'Identity',
+  tableName: 'identities',
+  uniques: [{ name: 'identities_channel_address_unique', properties: ['channel', 'address'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade').index('identities_contact_id_index'),
+    channel: p.text(),
+    address: p.text(),
+    displayName: p.text().nullable(),
+    /** Set by STOP (or a block): nothing more is sent on this channel until START. */
+    stoppedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+  },
+});
+
+export const Group = defineEntity({
+  name: 'Group',
+  tableName: 'groups',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    name: p.text().unique('groups_name_unique'),
+    createdAt: createdAt(),
+  },
+});
+
+export const Membership = defineEntity({
+  name: 'Membership',
+  tableName: 'memberships',
+  properties: {
+    contact: () => p.manyToOne(Contact).primary().deleteRule('cascade'),
+    group: () => p.manyToOne(Group).primary().deleteRule('cascade').index('memberships_group_id_index'),
+    joinedAt: createdAt(),
+  },
+});
+
+/** The consent ledger: every grant and withdrawal, per channel, never updated. */
+export const Consent = defineEntity({
+  name: 'Consent',
+  tableName: 'consents',
+  indexes: [{ name: 'consents_contact_channel_index', properties: ['contact', 'channel', 'id'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade'),
+    channel: p.text(),
+    /** granted | withdrawn */
+    status: p.text(),
+    /** flow:<id> | stop | start | import:<file> | ... */
+    source: p.text(),
+    wording: p.text().nullable(),
+    createdAt: createdAt(),
+  },
+});
+
+export const Conversation = defineEntity({
+  name: 'Conversation',
+  tableName: 'conversations',
+  uniques: [{ name: 'conversations_one_active_per_contact', properties: ['contact'], where: `status = 'active'` }],
+  indexes: [{ name: 'conversations_expiry_index', properties: ['expiresAt'], where: `status = 'active'` }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade'),
+    flow: p.text(),
+    flowVersion: p.text(),
+    step: p.text(),
+    /** active | completed | expired | ended */
+    status: p.text(),
+    vars: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    answers: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    retries: p.integer().default(0),
+    expiresAt: p.datetime().nullable(),
+    /** Optimistic lock: every update checks and bumps it. */
+    version: p.integer().default(1),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+});
+
+/** Messages in and out. Inbound rows are also the inbox: `received` until processed. */
+export const Message = defineEntity({
+  name: 'Message',
+  tableName: 'messages',
+  uniques: [{ name: 'messages_inbound_dedupe', properties: ['channel', 'channelMessageId'], where: `direction = 'in'` }],
+  indexes: [
+    { name: 'messages_contact_index', properties: ['contact', 'id'] },
+    { name: 'messages_unprocessed_index', properties: ['contact', 'id'], where: `status = 'received'` },
+  ],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade'),
+    conversationId: p.bigint('number').nullable(),
+    /** in | out */
+    direction: p.text(),
+    channel: p.text(),
+    address: p.text(),
+    channelMessageId: p.text().nullable(),
+    text: p.text().nullable(),
+    payload: p.json<Record<string, unknown>>().nullable(),
+    /** in: received | processed; out: sent */
+    status: p.text(),
+    createdAt: createdAt(),
+    processedAt: p.datetime().nullable(),
+  },
+});
+
+/** What waits to be sent. Claimed with FOR UPDATE SKIP LOCKED by any engine process. */
+export const Outbox = defineEntity({
+  name: 'Outbox',
+  tableName: 'outbox',
+  indexes: [
+    { name: 'outbox_due_index', properties: ['priority', 'id'], where: `status = 'pending'` },
+    { name: 'outbox_unsent_per_contact_index', properties: ['contact', 'channel', 'id'], where: `status in ('pending', 'sending')` },
+    { name: 'outbox_sending_index', properties: ['claimedAt'], where: `status = 'sending'` },
+  ],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade'),
+    conversationId: p.bigint('number').nullable(),
+    /** The inbound message this answers (for tracing and for `tocsin chat`). */
+    replyTo: p.bigint('number').nullable().index('outbox_reply_to_index'),
+    channel: p.text(),
+    address: p.text(),
+    /** reply | notice | bulk */
+    kind: p.text(),
+    /** 0 for replies, higher for bulk: replies always go first. */
+    priority: p.smallint().default(0),
+    body: p.json<Record<string, unknown>>(),
+    /** pending | sending | sent | failed | cancelled */
+    status: p.text().default('pending'),
+    attempts: p.integer().default(0),
+    nextAttemptAt: createdAt(),
+    claimedAt: p.datetime().nullable(),
+    claimedBy: p.text().nullable(),
+    lastError: p.text().nullable(),
+    channelMessageId: p.text().nullable(),
+    createdAt: createdAt(),
+    sentAt: p.datetime().nullable(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox];

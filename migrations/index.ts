@@ -1,0 +1,4 @@
+// Every migration, oldest first. A new migration is a new file here and one line below.
+import { Migration20261121_core } from './Migration20261121_core.ts';
+
+export const migrations = [{ name: 'Migration20261121_core', class: Migration20261121_core }];
