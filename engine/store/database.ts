@@ -51,6 +51,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     entities,
     dbName: config.kind === 'postgres' ? new URL(config.url).pathname.slice(1) || 'postgres' : 'postgres',
     driverOptions: dialect as any,
+    schema: options.schema,
     ensureDatabase: false,
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],

@@ -1,0 +1,50 @@
+import { backoffMs } from '../../engine/delivery/backoff.ts';
+import { choicesAsText, fitToChannel, splitText } from '../../engine/delivery/format.ts';
+import { RateLimiter } from '../../engine/delivery/rate-limit.ts';
+
+describe('backoff', () => {
+  test('grows exponentially, with jitter in the upper half, capped', () => {
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(backoffMs(4, 1000, 60_000, () => 1)).toBe(8000);
+    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(60_000);
+    expect(backoffMs(20, 1000, 60_000, () => 0)).toBe(30_000);
+  });
+});
+
+describe('rate limiter', () => {
+  test('spaces sends evenly and honours a pause', () => {
+    let now = 1000;
+    const limiter = new RateLimiter(10, () => now);
+    expect([limiter.reserve(), limiter.reserve(), limiter.reserve()]).toEqual([0, 100, 200]);
+    now = 2000;
+    limiter.pause(5000);
+    expect(limiter.pausedFor()).toBe(5000);
+    expect(limiter.reserve()).toBe(5000);
+  });
+
+  test('an unlimited channel never waits', () => {
+    const limiter = new RateLimiter(Infinity);
+    expect([limiter.reserve(), limiter.reserve()]).toEqual([0, 0]);
+  });
+});
+
+describe('fitting messages to a channel', () => {
+  const message = { text: 'Coming?', choices: [{ id: 'yes', label: 'Yes' }, { id: 'no', label: 'No' }] };
+
+  test('numbered choices without buttons, buttons kept with them', () => {
+    expect(choicesAsText(message)).toBe('Coming?\n1) Yes  2) No');
+    expect(fitToChannel(message, { buttons: false, maxTextLength: 100, ratePerSecond: 1 })).toEqual([{ text: 'Coming?\n1) Yes  2) No', language: undefined }]);
+    expect(fitToChannel(message, { buttons: true, maxTextLength: 100, ratePerSecond: 1 })[0]!.choices).toHaveLength(2);
+  });
+
+  test('long texts split at paragraphs, then lines, then words', () => {
+    const paragraphs = `${'a'.repeat(60)}\n\n${'b'.repeat(60)}`;
+    expect(splitText(paragraphs, 100)).toEqual(['a'.repeat(60), 'b'.repeat(60)]);
+    const words = Array.from({ length: 50 }, (_, i) => `word${i}`).join(' ');
+    const parts = splitText(words, 40);
+    expect(parts.every((part) => part.length <= 40)).toBe(true);
+    expect(parts.join(' ')).toBe(words);
+    expect(splitText('x'.repeat(250), 100)).toEqual(['x'.repeat(100), 'x'.repeat(100), 'x'.repeat(50)]);
+  });
+});
