@@ -1,0 +1,13 @@
+// The migrations create exactly what the entities describe.
+import { openDatabase } from '../../engine/store/database.ts';
+
+test('after the migrations, the schema matches the entities', async () => {
+  const db = await openDatabase({ kind: 'memory' });
+  try {
+    expect(await db.migrate()).toEqual(['Migration20261121_core']);
+    expect(await db.migrate()).toEqual([]);
+    expect(await db.orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
+  } finally {
+    await db.close();
+  }
+});
