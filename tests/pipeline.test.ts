@@ -116,7 +116,7 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
       `select c.name, c.language, array_agg(g.name) as groups from contacts c join memberships m on m.contact_id = c.id join groups g on g.id = m.group_id
        where c.id = (select contact_id from identities where address = 'joiner') group by c.id`,
     );
-    expect(contact).toEqual({ name: 'Chloé', language: null, groups: ['supporters'] });
+    expect(contact).toEqual({ name: 'Chloé', language: 'fr', groups: ['supporters'] });
     const consents = await services.db.query(`select channel, status, source from consents where contact_id = (select contact_id from identities where address = 'joiner')`);
     expect(consents).toEqual([{ channel: 'console', status: 'granted', source: 'flow:subscribe' }]);
   });

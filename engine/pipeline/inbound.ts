@@ -223,6 +223,11 @@ class Turn {
       return this.conversation;
     }
 
+    if (!this.contact.language && i18n.supports(hint)) {
+      // Remember the language the channel reports, so that broadcasts reach them in it too;
+      // a language the contact chooses later replaces it.
+      await this.applyEffect({ kind: 'set_contact', field: 'language', value: hint });
+    }
     const view = this.contactView(i18n.pickLanguage(this.contact.language, hint));
     const input = { text, choice: this.message.payload?.choice };
     const start = this.message.payload?.start;

@@ -51,7 +51,6 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     entities,
     dbName: config.kind === 'postgres' ? new URL(config.url).pathname.slice(1) || 'postgres' : 'postgres',
     driverOptions: dialect as any,
-    schema: options.schema,
     ensureDatabase: false,
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
@@ -66,7 +65,10 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   });
   try {
     await orm.connect();
-    await orm.em.getKysely().executeQuery(CompiledQuery.raw('select 1'));
+    // Tables live in the connection's current schema (search_path): tell MikroORM, whose
+    // migrator would otherwise look for its table in `public`.
+    const { rows } = await orm.em.getKysely().executeQuery<{ schema: string }>(CompiledQuery.raw('select current_schema() as schema'));
+    if (rows[0]?.schema) orm.config.set('schema', rows[0].schema);
   } catch (error) {
     await orm.close().catch(() => {});
     throw errors.databaseUnreachable(where, error);
