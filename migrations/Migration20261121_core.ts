@@ -23,7 +23,7 @@ export class Migration20261121_core extends Migration {
     this.addSql(`create unique index "messages_inbound_dedupe" on "messages" ("channel", "channel_message_id") where direction = 'in'`);
     this.addSql(`create table "outbox" ("id" bigserial primary key, "contact_id" bigint not null, "conversation_id" bigint null, "reply_to" bigint null, "channel" text not null, "address" text not null, "kind" text not null, "priority" smallint not null default 0, "body" jsonb not null, "status" text not null default 'pending', "attempts" int not null default 0, "next_attempt_at" timestamptz not null default now(), "claimed_at" timestamptz null, "claimed_by" text null, "last_error" text null, "channel_message_id" text null, "created_at" timestamptz not null default now(), "sent_at" timestamptz null)`);
     this.addSql(`create index "outbox_reply_to_index" on "outbox" ("reply_to")`);
-    this.addSql(`create index "outbox_due_index" on "outbox" ("priority", "id") where status = 'pending'`);
+    this.addSql(`create index "outbox_due_index" on "outbox" ("channel", "priority", "id") where status = 'pending'`);
     this.addSql(`create index "outbox_unsent_per_contact_index" on "outbox" ("contact_id", "channel", "id") where status in ('pending', 'sending')`);
     this.addSql(`create index "outbox_sending_index" on "outbox" ("claimed_at") where status = 'sending'`);
     this.addSql(`alter table "consents" add constraint "consents_contact_id_foreign" foreign key ("contact_id") references "contacts" ("id") on delete cascade`);

@@ -136,10 +136,13 @@ export class DeliveryWorker {
          select o.id from outbox o
          where o.status = 'pending' and o.channel = $1 and o.next_attempt_at <= now()
            and ($3::bigint[] is null or o.id = any($3::bigint[]))
-           and not exists (
-             select 1 from outbox earlier
-             where earlier.contact_id = o.contact_id and earlier.channel = o.channel
-               and earlier.id < o.id and earlier.status in ('pending', 'sending'))
+           -- only the contact's first unsent row: per-contact order. Written as a
+           -- per-row index probe (not NOT EXISTS) so the plan stays cheap on a table
+           -- without statistics (PGlite has no autovacuum).
+           and o.id = (
+             select first.id from outbox first
+             where first.contact_id = o.contact_id and first.channel = o.channel and first.status in ('pending', 'sending')
+             order by first.id limit 1)
          order by o.priority, o.id
          limit $2
          for update of o skip locked)

@@ -134,7 +134,7 @@ export const Outbox = defineEntity({
   name: 'Outbox',
   tableName: 'outbox',
   indexes: [
-    { name: 'outbox_due_index', properties: ['priority', 'id'], where: `status = 'pending'` },
+    { name: 'outbox_due_index', properties: ['channel', 'priority', 'id'], where: `status = 'pending'` },
     { name: 'outbox_unsent_per_contact_index', properties: ['contact', 'channel', 'id'], where: `status in ('pending', 'sending')` },
     { name: 'outbox_sending_index', properties: ['claimedAt'], where: `status = 'sending'` },
   ],
