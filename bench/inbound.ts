@@ -1,13 +1,12 @@
 // Inbound throughput through the whole pipeline: dedupe, contact lock, flow step, state
 // and outbox in one transaction, delivery to a stand-in channel. Each contact types the
 // subscribe conversation (join, a name, yes) as fast as the bot answers.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { DatabaseConfig } from '../engine/config.ts';
 import { loadConfig } from '../engine/config.ts';
 import { silentLogger } from '../engine/log.ts';
 import { openServices } from '../engine/services.ts';
 import type { Channel, ChannelCapabilities, SendResult } from '../engine/types.ts';
+import { createSchema, dropSchema } from '../tests/helpers/database.ts';
 
 class CountingChannel implements Channel {
   readonly name = 'bench';
@@ -32,11 +31,7 @@ export interface InboundResult {
 }
 
 export async function measureInbound(database: DatabaseConfig, contacts: number): Promise<InboundResult> {
-  let schema: string | undefined;
-  if (database.kind === 'postgres') {
-    schema = `bench_${randomBytes(4).toString('hex')}`;
-    await admin(database.url, `create schema ${schema}`);
-  }
+  const schema = database.kind === 'postgres' ? await createSchema(database.url) : undefined;
   const channel = new CountingChannel();
   const config = { ...loadConfig({ DATABASE_URL: 'memory://' }), database };
   const services = await openServices(config, { log: silentLogger(), channels: [channel], database: { schema, poolSize: 20 } });
@@ -80,18 +75,8 @@ export async function measureInbound(database: DatabaseConfig, contacts: number)
   } finally {
     await services.delivery.stop();
     await services.db.close();
-    if (database.kind === 'postgres') await admin(database.url, `drop schema ${schema} cascade`);
+    if (database.kind === 'postgres') await dropSchema(database.url, schema!);
   }
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
-
-async function admin(url: string, sql: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}

@@ -81,10 +81,11 @@ const MAX_TRANSACTION_ATTEMPTS = 3;
 
 export class InboundPipeline {
   private readonly queue = new KeyedQueue<number>((contactId) => this.processContact(contactId));
-  private readonly triggers: TriggerWords;
+  /** What each Turn reads: the options, plus the STOP/START words. */
+  readonly deps: PipelineOptions & { triggers: TriggerWords };
 
   constructor(private readonly options: PipelineOptions) {
-    this.triggers = triggerWords(options.i18n);
+    this.deps = { ...options, triggers: triggerWords(options.i18n) };
   }
 
   /** Stores a message (or recognises a redelivery). Resolves once it is durable. */
@@ -181,11 +182,6 @@ export class InboundPipeline {
     await tx.query(`update messages set status = 'processed', processed_at = now() where id = any($1::bigint[])`, [messages.map((message) => message.id)]);
     await tx.query(`update contacts set last_seen_at = now() where id = $1`, [contactId]);
     return wrote;
-  }
-
-  /** @internal for Turn */
-  get deps() {
-    return { ...this.options, triggers: this.triggers };
   }
 }
 
