@@ -1,11 +1,13 @@
 // Languages: `locales/<lang>/<namespace>.json`, read with i18next. Adding a language is
 // adding a folder. Flow texts are i18n keys (`subscribe.ask_name` lives in flows.json,
-// `common.yes` in common.json) rendered through handlebars for the contact at hand.
+// `common.yes` in common.json) or inline maps per language, rendered through handlebars
+// for the contact at hand, with helpers for plurals, dates, times and numbers.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import i18next, { type i18n } from 'i18next';
 import { TocsinError } from './errors.ts';
+import { formatDate, formatNumber, isolate, isolateAll, type DateStyle } from './format.ts';
 import type { Text } from './types.ts';
 
 export interface Triggers {
@@ -15,54 +17,50 @@ export interface Triggers {
   keywords: Record<string, string[]>;
 }
 
+export type Resources = Record<string, Record<string, unknown>>;
+
 const DEFAULT_NAMESPACE = 'flows';
 
 export class Translator {
-  readonly languages: string[];
-  private readonly i18n: i18n;
-  private readonly namespaces: Set<string>;
+  languages: string[] = [];
+  private i18n!: i18n;
+  private namespaces = new Set<string>();
+  private resources: Resources = {};
   private readonly templates = new Map<string, HandlebarsTemplateDelegate>();
   private readonly handlebars = Handlebars.create();
 
   constructor(
-    resources: Record<string, Record<string, unknown>>,
+    resources: Resources,
     readonly defaultLanguage: string,
   ) {
-    this.languages = Object.keys(resources).sort();
-    this.namespaces = new Set(Object.values(resources).flatMap((byNamespace) => Object.keys(byNamespace)));
-    this.i18n = i18next.createInstance();
-    this.i18n.init({
+    this.registerHelpers();
+    this.replace(resources);
+  }
+
+  /** Reads every `<dir>/<lang>/<namespace>.json`. */
+  static load(dir: string, defaultLanguage: string): Translator {
+    return new Translator(readLocales(dir, defaultLanguage), defaultLanguage);
+  }
+
+  /** Takes new texts (after an edit of locales/); templates compiled before are dropped. */
+  replace(resources: Resources) {
+    const instance = i18next.createInstance();
+    const namespaces = new Set(Object.values(resources).flatMap((byNamespace) => Object.keys(byNamespace)));
+    instance.init({
       resources: resources as any,
-      lng: defaultLanguage,
-      fallbackLng: defaultLanguage,
-      ns: [...this.namespaces],
+      lng: this.defaultLanguage,
+      fallbackLng: this.defaultLanguage,
+      ns: [...namespaces],
       defaultNS: DEFAULT_NAMESPACE,
       initAsync: false,
       interpolation: { escapeValue: false },
       returnNull: false,
     });
-  }
-
-  /** Reads every `<dir>/<lang>/<namespace>.json`. */
-  static load(dir: string, defaultLanguage: string): Translator {
-    if (!existsSync(dir)) throw new TocsinError(`the locales folder ${dir} does not exist (set LOCALES_DIR)`);
-    const resources: Record<string, Record<string, unknown>> = {};
-    for (const language of readdirSync(dir, { withFileTypes: true })) {
-      if (!language.isDirectory()) continue;
-      const byNamespace: Record<string, unknown> = {};
-      for (const file of readdirSync(join(dir, language.name))) {
-        if (!file.endsWith('.json')) continue;
-        const path = join(dir, language.name, file);
-        try {
-          byNamespace[basename(file, '.json')] = JSON.parse(readFileSync(path, 'utf8'));
-        } catch (error) {
-          throw new TocsinError(`${path}: not valid JSON (${(error as Error).message})`);
-        }
-      }
-      resources[language.name] = byNamespace;
-    }
-    if (!resources[defaultLanguage]) throw new TocsinError(`DEFAULT_LANGUAGE is ${defaultLanguage} but ${dir} has no ${defaultLanguage}/ folder`);
-    return new Translator(resources, defaultLanguage);
+    this.i18n = instance;
+    this.namespaces = namespaces;
+    this.resources = resources;
+    this.languages = Object.keys(resources).sort();
+    this.templates.clear();
   }
 
   supports(language: string | undefined | null): language is string {
@@ -77,9 +75,11 @@ export class Translator {
     return this.defaultLanguage;
   }
 
+  /** Whether `key` has a text in `language` itself (no fallback). Plural keys count by their forms. */
   has(language: string, key: string): boolean {
     const { ns, path } = this.split(key);
-    return this.i18n.exists(path, { lng: language, ns, fallbackLng: false } as any);
+    const bundle = this.resources[language]?.[ns];
+    return lookup(bundle, path) !== undefined || lookup(bundle, `${path}_other`) !== undefined;
   }
 
   /** The raw text of a key or inline map in one language (default language as fallback). */
@@ -94,20 +94,49 @@ export class Translator {
     return this.languages.map((language) => this.text(text, language));
   }
 
-  /** Translates, then renders the handlebars template with `data`. Supporters' values are data, never templates. */
-  render(text: Text, language: string, data: Record<string, unknown>): string {
-    const source = this.text(text, language);
+  /**
+   * Translates, then renders the handlebars template with `data` (which must hold
+   * `contact`). Supporters' values are data, never templates; in right-to-left
+   * languages they are isolated so that Latin names and numbers keep their order.
+   */
+  render(text: Text, language: string, data: Record<string, unknown>, options: Record<string, unknown> = {}): string {
+    const source = this.text(text, language, options);
     let template = this.templates.get(source);
     if (!template) {
-      template = this.handlebars.compile(source, { noEscape: true });
+      template = this.handlebars.compile(source, { noEscape: true, strict: false });
       this.templates.set(source, template);
     }
-    return template(data);
+    const timezone = (data.contact as { timezone?: string | null } | undefined)?.timezone ?? undefined;
+    return template(isolateAll(data, language), { data: { language, timezone } });
+  }
+
+  /** Throws when a text is not a valid template (for the validator). */
+  checkTemplate(source: string) {
+    this.handlebars.precompile(source);
   }
 
   triggers(language: string): Triggers {
-    const raw = this.i18n.getResourceBundle(language, 'triggers') as Partial<Triggers> | undefined;
+    const raw = this.resources[language]?.triggers as Partial<Triggers> | undefined;
     return { stop: raw?.stop ?? [], start: raw?.start ?? [], keywords: raw?.keywords ?? {} };
+  }
+
+  /** The raw texts of one namespace in one language. */
+  bundle(language: string, namespace: string): unknown {
+    return this.resources[language]?.[namespace];
+  }
+
+  /** Every key of `namespace` in `language`, dotted (`subscribe.ask_name`), plural forms folded. */
+  keys(language: string, namespace: string): string[] {
+    const found = new Set<string>();
+    const walk = (node: unknown, prefix: string) => {
+      if (node && typeof node === 'object' && !Array.isArray(node)) {
+        for (const [key, child] of Object.entries(node)) walk(child, prefix ? `${prefix}.${key}` : key);
+      } else {
+        found.add(prefix.replace(/_(zero|one|two|few|many|other)$/, ''));
+      }
+    };
+    walk(this.resources[language]?.[namespace], '');
+    return [...found];
   }
 
   private split(key: string): { ns: string; path: string } {
@@ -116,6 +145,65 @@ export class Translator {
     if (first && first !== DEFAULT_NAMESPACE && this.namespaces.has(first)) return { ns: first, path: key.slice(dot + 1) };
     return { ns: DEFAULT_NAMESPACE, path: key };
   }
+
+  private registerHelpers() {
+    const translator = this;
+    const context = (options: Handlebars.HelperOptions) => options.data as { language: string; timezone?: string; root: Record<string, any> };
+    // {{t "rsvp.waitlisted" count=position}}: a translated text, with plural forms by count.
+    this.handlebars.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
+      const { language, root } = context(options);
+      const hash = options.hash as Record<string, unknown>;
+      const count = typeof hash.count === 'number' ? hash.count : hash.count === undefined ? undefined : Number(hash.count);
+      return translator.render(String(key), language, { ...root, ...hash, count: count === undefined ? undefined : formatNumber(count, language) }, count === undefined ? {} : { count });
+    });
+    const dateHelper = (style: DateStyle) =>
+      function (value: unknown, options: Handlebars.HelperOptions) {
+        if (value === undefined || value === null || value === '') return '';
+        const { language, timezone } = context(options);
+        // The contact's own timezone first; `timezone=` (the event's) when theirs is unknown.
+        const zone = timezone ?? (options.hash as { timezone?: string }).timezone;
+        return isolate(formatDate(value as Date, language, zone, style), language);
+      };
+    this.handlebars.registerHelper('date', dateHelper('date'));
+    this.handlebars.registerHelper('time', dateHelper('time'));
+    this.handlebars.registerHelper('datetime', dateHelper('datetime'));
+    this.handlebars.registerHelper('number', function (value: unknown, options: Handlebars.HelperOptions) {
+      const { language } = context(options);
+      const number = Number(value);
+      return Number.isFinite(number) ? isolate(formatNumber(number, language), language) : '';
+    });
+  }
+}
+
+/** Reads a locales folder into i18next resources; errors name the file. */
+export function readLocales(dir: string, defaultLanguage: string): Resources {
+  if (!existsSync(dir)) throw new TocsinError(`the locales folder ${dir} does not exist (set LOCALES_DIR)`);
+  const resources: Resources = {};
+  for (const language of readdirSync(dir, { withFileTypes: true })) {
+    if (!language.isDirectory()) continue;
+    const byNamespace: Record<string, unknown> = {};
+    for (const file of readdirSync(join(dir, language.name))) {
+      if (!file.endsWith('.json')) continue;
+      const path = join(dir, language.name, file);
+      try {
+        byNamespace[basename(file, '.json')] = JSON.parse(readFileSync(path, 'utf8'));
+      } catch (error) {
+        throw new TocsinError(`${path}: not valid JSON (${(error as Error).message})`);
+      }
+    }
+    resources[language.name] = byNamespace;
+  }
+  if (!resources[defaultLanguage]) throw new TocsinError(`DEFAULT_LANGUAGE is ${defaultLanguage} but ${dir} has no ${defaultLanguage}/ folder`);
+  return resources;
+}
+
+function lookup(node: unknown, path: string): unknown {
+  let current = node;
+  for (const part of path.split('.')) {
+    if (!current || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
 }
 
 /** Lower case, no accents, no surrounding punctuation: how typed words are compared. */

@@ -4,7 +4,9 @@
 import { ConsoleChannel } from '../bots/console.ts';
 import type { Config } from './config.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
-import { loadFlows } from './flows/loader.ts';
+import { FlowFileError, formatProblem } from './flows/loader.ts';
+import { loadFlowSet } from './flows/validate.ts';
+import { saveFlowVersions } from './flows/versions.ts';
 import { FlowRegistry } from './flows/registry.ts';
 import { Translator } from './i18n.ts';
 import type { Logger } from './log.ts';
@@ -40,11 +42,14 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const { log } = options;
   // Flows and locales first: a typo there should not cost a database start.
   const i18n = Translator.load(config.localesDir, config.defaultLanguage);
-  const flows = new FlowRegistry(loadFlows(config.flowsDir), i18n);
+  const flowSet = loadFlowSet(config.flowsDir, i18n, config.localesDir);
+  if (flowSet.problems.length) throw new FlowFileError(flowSet.problems.map(formatProblem));
+  const flows = new FlowRegistry(flowSet.flows, i18n);
   const db = await openDatabase(config.database, options.database);
   try {
     const applied = await db.migrate();
     if (applied.length) log.info({ migrations: applied }, 'database migrated');
+    await saveFlowVersions(db, flowSet.flows);
   } catch (error) {
     await db.close();
     throw error;

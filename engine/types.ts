@@ -34,6 +34,8 @@ export interface OutboundMessage {
   choices?: Choice[];
   /** The language the text is in (for `dir`/`lang` on channels that care). */
   language?: string;
+  /** A structured payload, for machine channels (the JSON a webhook posts). */
+  data?: unknown;
 }
 
 /** The normalized outcome of one send, whatever the vendor said. */
@@ -74,6 +76,8 @@ export interface Flow {
   id: string;
   /** Content hash of the file: conversations keep the version they started on. */
   version: string;
+  /** The file's text, stored with the version. */
+  source: string;
   title?: string;
   keywords: string[];
   start?: string;
@@ -115,19 +119,47 @@ export type Effect =
   | { kind: 'set_contact'; field: string; value: unknown }
   | { kind: 'join'; group: string }
   | { kind: 'leave'; group: string }
-  | { kind: 'consent'; status: 'granted' | 'withdrawn'; source: string };
+  | { kind: 'consent'; status: 'granted' | 'withdrawn'; source: string }
+  /** A survey answer, stored typed. */
+  | { kind: 'answer'; question: string; type: string; value: unknown }
+  /** An RSVP; its outcome (confirmed, waitlisted at position N) is told at `replyAt`. */
+  | { kind: 'rsvp'; event: string; answer: 'yes' | 'no' | 'maybe'; replyAt: number }
+  /** A note for the organizers (posted to Slack). */
+  | { kind: 'notify'; text: string; channel?: string }
+  /** A JSON POST to another system, retried by the delivery worker. */
+  | { kind: 'webhook'; url: string; body: unknown };
+
+/** An event as flows see it: its title already in the contact's language. */
+export interface EventView {
+  slug: string;
+  title: string;
+  startsAt: Date;
+  timezone: string;
+  place: string | null;
+}
+
+/** What the store tells flows, loaded by the pipeline before a run. */
+export interface FlowData {
+  /** Upcoming, scheduled events, soonest first. */
+  events: EventView[];
+}
 
 /** Everything a step part or action may read while the flow runs. Pure: no I/O. */
 export interface StepContext {
   flow: Flow;
   state: ConversationState;
   contact: ContactView;
+  data: FlowData;
+  /** Languages the engine speaks (for `ask: { type: language }`). */
+  languages: string[];
+  /** DEFAULT_LANGUAGE: what organizers read. */
+  defaultLanguage: string;
   /** The answer given to the current step (a choice id, a number, a text...). */
   answer: unknown;
   /** True when the current step got too many invalid answers: routes may take `invalid`. */
   invalid: boolean;
-  /** Translate a flow text and render its template for this contact. */
-  render(text: Text, extra?: Record<string, unknown>): string;
+  /** Translate a flow text and render its template for this contact (or in `language`). */
+  render(text: Text, extra?: Record<string, unknown>, language?: string): string;
   /** Every language's version of a text, to recognise answers typed in any of them. */
   allTexts(text: Text): string[];
   reply(message: OutboundMessage): void;
@@ -136,6 +168,12 @@ export interface StepContext {
   effect(effect: Effect): void;
   /** Ends the flow; with a problem, it is logged. */
   end(problem?: string): void;
+  /** Leaves this flow for another (`- goto: survey`); false when there is no such flow. */
+  goto(flowId: string): boolean;
+  /** Evaluates a condition (`contact.language == "ar"`) over contact, vars, answers and data. */
+  test(expression: string): boolean;
+  /** How many replies were said so far (where an effect's own reply goes). */
+  readonly replyCount: number;
 }
 
 /**

@@ -1,4 +1,8 @@
 // Every migration, oldest first. A new migration is a new file here and one line below.
 import { Migration20261121_core } from './Migration20261121_core.ts';
+import { Migration20261121_flows } from './Migration20261121_flows.ts';
 
-export const migrations = [{ name: 'Migration20261121_core', class: Migration20261121_core }];
+export const migrations = [
+  { name: 'Migration20261121_core', class: Migration20261121_core },
+  { name: 'Migration20261121_flows', class: Migration20261121_flows },
+];

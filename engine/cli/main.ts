@@ -4,6 +4,7 @@ import { describe, TocsinError } from '../errors.ts';
 import { FlowFileError } from '../flows/loader.ts';
 import { chatCommand } from './commands/chat.ts';
 import { dbCommand } from './commands/db.ts';
+import { flowsCommand } from './commands/flows.ts';
 import { startCommand } from './commands/start.ts';
 
 const program = new Command('tocsin')
@@ -14,6 +15,7 @@ const program = new Command('tocsin')
 program.addCommand(startCommand());
 program.addCommand(chatCommand());
 program.addCommand(dbCommand());
+program.addCommand(flowsCommand());
 
 try {
   await program.parseAsync(process.argv);

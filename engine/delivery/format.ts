@@ -9,6 +9,7 @@ export function choicesAsText(message: OutboundMessage): string {
 }
 
 export function fitToChannel(message: OutboundMessage, capabilities: ChannelCapabilities): OutboundMessage[] {
+  if (message.data !== undefined) return [message];
   const text = capabilities.buttons ? message.text : choicesAsText(message);
   const choices = capabilities.buttons ? message.choices : undefined;
   const parts = splitText(text, capabilities.maxTextLength);

@@ -22,7 +22,7 @@ export class FlowRegistry {
     this.current.clear();
     for (const flow of flows) {
       this.current.set(flow.id, flow);
-      this.versions.set(versionKey(flow.id, flow.version), flow);
+      this.remember(flow);
     }
     this.byKeyword = new Map();
     this.byStart = new Map();
@@ -34,8 +34,14 @@ export class FlowRegistry {
     }
   }
 
+  /** Keeps an older version reachable (loaded from the store for a conversation under way). */
+  remember(flow: Flow) {
+    this.versions.set(versionKey(flow.id, flow.version), flow);
+  }
+
+  /** The current version, or the given version when it is known. */
   get(id: string, version?: string): Flow | undefined {
-    if (version) return this.versions.get(versionKey(id, version)) ?? (this.current.get(id)?.version === version ? this.current.get(id) : undefined);
+    if (version) return this.versions.get(versionKey(id, version));
     return this.current.get(id);
   }
 

@@ -1,14 +1,26 @@
 // The flow runtime. Pure: given a flow, a conversation's state and what the supporter
 // said, it returns the new state, the replies and the store changes (effects). The
 // inbound pipeline persists all of it in one transaction.
+import { describe } from '../errors.ts';
 import type { Translator } from '../i18n.ts';
-import type { Choice, ContactView, ConversationState, Effect, Flow, FlowInput, OutboundMessage, StepContext, Text } from '../types.ts';
+import type { Choice, ContactView, ConversationState, Effect, Flow, FlowData, FlowInput, OutboundMessage, StepContext, Text } from '../types.ts';
+import { evaluateCondition } from './conditions.ts';
 import { stepParts } from './parts/index.ts';
 
 /** A flow that moves through this many steps without waiting is stopped: it loops. */
 export const MAX_STEPS_WITHOUT_WAITING = 100;
 
+/** What a run may read besides the conversation: languages, other flows, store data. */
+export interface RunEnvironment {
+  i18n: Translator;
+  /** Other flows, for `goto`. */
+  flows: { get(id: string): Flow | undefined };
+  data: FlowData;
+}
+
 export interface RunResult {
+  /** The flow the conversation is in now (another one after a `goto`). */
+  flow: Flow;
   state: ConversationState;
   replies: OutboundMessage[];
   effects: Effect[];
@@ -16,20 +28,20 @@ export interface RunResult {
   problems: string[];
 }
 
-export function startConversation(flow: Flow, contact: ContactView, i18n: Translator, vars: Record<string, unknown> = {}): RunResult {
-  const state: ConversationState = { flow: flow.id, flowVersion: flow.version, step: flow.entry, status: 'running', vars: { ...vars }, answers: {}, retries: 0 };
-  const run = new Run(flow, state, contact, i18n);
+export function startConversation(flow: Flow, contact: ContactView, env: RunEnvironment, vars: Record<string, unknown> = {}): RunResult {
+  const run = new Run(flow, initialState(flow, vars), contact, env);
   run.walkFrom(flow.entry);
   return run.result();
 }
 
-export function continueConversation(flow: Flow, state: ConversationState, input: FlowInput, contact: ContactView, i18n: Translator): RunResult {
-  const run = new Run(flow, structuredClone(state), contact, i18n);
+export function continueConversation(flow: Flow, state: ConversationState, input: FlowInput, contact: ContactView, env: RunEnvironment): RunResult {
+  const run = new Run(flow, structuredClone(state), contact, env);
   const step = flow.steps[state.step];
   if (!step) {
     run.end(`step "${state.step}" no longer exists in flow "${flow.id}"`);
     return run.result();
   }
+  run.beginStep(state.step);
   let outcome: 'retry' | 'invalid' | void = undefined;
   for (const part of stepParts) {
     if (part.answer && step[part.key] !== undefined) {
@@ -42,11 +54,13 @@ export function continueConversation(flow: Flow, state: ConversationState, input
     return run.result();
   }
   run.state.retries = 0;
-  if (outcome === 'invalid') {
-    run.invalid = true;
-  }
-  run.moveOn();
+  if (outcome === 'invalid') run.invalid = true;
+  if (run.state.status !== 'done') run.moveOn();
   return run.result();
+}
+
+function initialState(flow: Flow, vars: Record<string, unknown>): ConversationState {
+  return { flow: flow.id, flowVersion: flow.version, step: flow.entry, status: 'running', vars: { ...vars }, answers: {}, retries: 0 };
 }
 
 class Run implements StepContext {
@@ -57,20 +71,38 @@ class Run implements StepContext {
   answer: unknown = undefined;
   /** Replies before this index were said by earlier steps. */
   private stepRepliesStart = 0;
+  /** Set by `goto`: the flow to continue in once the current step's parts ran. */
+  private nextFlow?: Flow;
 
   constructor(
-    readonly flow: Flow,
-    readonly state: ConversationState,
+    public flow: Flow,
+    public state: ConversationState,
     readonly contact: ContactView,
-    private readonly i18n: Translator,
+    private readonly env: RunEnvironment,
   ) {}
 
-  render(text: Text, extra: Record<string, unknown> = {}) {
-    return this.i18n.render(text, this.contact.language, { contact: this.contact, vars: this.state.vars, answers: this.state.answers, ...extra });
+  get data(): FlowData {
+    return this.env.data;
+  }
+
+  get languages(): string[] {
+    return this.env.i18n.languages;
+  }
+
+  get defaultLanguage(): string {
+    return this.env.i18n.defaultLanguage;
+  }
+
+  get replyCount(): number {
+    return this.replies.length;
+  }
+
+  render(text: Text, extra: Record<string, unknown> = {}, language = this.contact.language) {
+    return this.env.i18n.render(text, language, this.templateData(extra));
   }
 
   allTexts(text: Text) {
-    return this.i18n.allTexts(text);
+    return this.env.i18n.allTexts(text);
   }
 
   reply(message: OutboundMessage) {
@@ -88,15 +120,42 @@ class Run implements StepContext {
     // Later steps of the same run see the change (a name just given, in the next text).
     if (effect.kind === 'set_contact') {
       if (effect.field === 'name') this.contact.name = effect.value as string;
-      else if (effect.field === 'language' && this.i18n.supports(effect.value as string)) this.contact.language = effect.value as string;
+      else if (effect.field === 'language' && this.env.i18n.supports(effect.value as string)) this.contact.language = effect.value as string;
       else if (effect.field === 'timezone') this.contact.timezone = effect.value as string;
       else this.contact.fields = { ...this.contact.fields, [effect.field]: effect.value };
     }
   }
 
+  get ended(): boolean {
+    return this.state.status === 'done';
+  }
+
   end(problem?: string) {
     if (problem) this.problems.push(problem);
     this.state.status = 'done';
+  }
+
+  goto(flowId: string): boolean {
+    const target = this.env.flows.get(flowId);
+    if (!target) return false;
+    this.nextFlow = target;
+    return true;
+  }
+
+  test(expression: string): boolean {
+    try {
+      return evaluateCondition(expression, this.templateData({}));
+    } catch (error) {
+      this.problems.push(`condition "${expression}" in flow "${this.flow.id}" failed: ${describe(error)}`);
+      return false;
+    }
+  }
+
+  beginStep(name: string) {
+    this.state.step = name;
+    this.invalid = false;
+    this.answer = undefined;
+    this.stepRepliesStart = this.replies.length;
   }
 
   /** Enters `name` and keeps going until a step waits or the flow ends. */
@@ -106,16 +165,21 @@ class Run implements StepContext {
       if (count >= MAX_STEPS_WITHOUT_WAITING) return this.end(`flow "${this.flow.id}" ran ${MAX_STEPS_WITHOUT_WAITING} steps without waiting for an answer (a loop?)`);
       const step = this.flow.steps[next];
       if (!step) return this.end(`flow "${this.flow.id}" goes to unknown step "${next}"`);
-      this.state.step = next;
+      this.beginStep(next);
       this.state.status = 'running';
-      this.invalid = false;
-      this.answer = undefined;
-      this.stepRepliesStart = this.replies.length;
       for (const part of stepParts) {
-        if (part.enter && step[part.key] !== undefined && part.enter(step[part.key], this) === 'wait') {
+        if (!part.enter || step[part.key] === undefined) continue;
+        const outcome = part.enter(step[part.key], this);
+        if (this.ended) return;
+        if (outcome === 'wait' && !this.nextFlow) {
           this.state.status = 'waiting';
           return;
         }
+        if (this.nextFlow) break;
+      }
+      if (this.nextFlow) {
+        next = this.switchFlow(this.nextFlow);
+        continue;
       }
       next = this.route();
     }
@@ -129,6 +193,13 @@ class Run implements StepContext {
     else this.walkFrom(next);
   }
 
+  private switchFlow(target: Flow): string {
+    this.nextFlow = undefined;
+    this.flow = target;
+    this.state = initialState(target, this.state.vars);
+    return target.entry;
+  }
+
   private route(): string | undefined {
     const step = this.flow.steps[this.state.step]!;
     for (const part of stepParts) {
@@ -140,9 +211,11 @@ class Run implements StepContext {
     return undefined;
   }
 
+  private templateData(extra: Record<string, unknown>) {
+    return { contact: this.contact, vars: this.state.vars, answers: this.state.answers, events: this.env.data.events, upcoming: this.env.data.events.length, ...extra };
+  }
+
   result(): RunResult {
-    return { state: this.state, replies: this.replies, effects: this.effects, problems: this.problems };
+    return { flow: this.flow, state: this.state, replies: this.replies, effects: this.effects, problems: this.problems };
   }
 }
-
-export type { Run };

@@ -9,15 +9,15 @@
 // A message accepted but never processed (a crash between the two) is found by `sweep`.
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import { FlowRegistry } from '../flows/registry.ts';
-import { continueConversation, startConversation, type RunResult } from '../flows/runtime.ts';
+import type { FlowRegistry } from '../flows/registry.ts';
 import type { Translator } from '../i18n.ts';
 import type { Database, Sql } from '../store/database.ts';
-import type { ContactView, ConversationState, Effect, Flow, InboundMessage, OutboundMessage } from '../types.ts';
-import { applyEffect } from './effects.ts';
+import type { InboundMessage } from '../types.ts';
+import { FlowDataCache } from './flow-data.ts';
 import { KeyedQueue } from './queue.ts';
 import { sanitizeText } from './sanitize.ts';
 import { triggerWords, type TriggerWords } from './triggers.ts';
+import { Turn, type ContactRow, type ConversationRow, type IdentityRow, type MessageRow } from './turn.ts';
 
 export interface PipelineOptions {
   db: Database;
@@ -30,49 +30,15 @@ export interface PipelineOptions {
   onOutbox?: () => void;
 }
 
+export interface TurnDependencies extends PipelineOptions {
+  triggers: TriggerWords;
+  flowData: FlowDataCache;
+}
+
 export interface Accepted {
   duplicate: boolean;
   contactId: number;
   messageId?: number;
-}
-
-interface ContactRow {
-  id: number;
-  name: string | null;
-  language: string | null;
-  timezone: string | null;
-  fields: Record<string, unknown>;
-}
-
-interface ConversationRow {
-  id: number;
-  flow: string;
-  flow_version: string;
-  step: string;
-  vars: Record<string, unknown>;
-  answers: Record<string, unknown>;
-  retries: number;
-  expires_at: Date | null;
-  version: number;
-}
-
-interface MessageRow {
-  id: number;
-  channel: string;
-  address: string;
-  text: string | null;
-  payload: { choice?: string; start?: string; languageHint?: string } | null;
-}
-
-interface IdentityRow {
-  channel: string;
-  address: string;
-  stopped_at: Date | null;
-}
-
-interface Reply {
-  message: OutboundMessage;
-  kind: 'reply' | 'notice';
 }
 
 /** Transactions that lost a race PostgreSQL could not order are run again. */
@@ -81,11 +47,16 @@ const MAX_TRANSACTION_ATTEMPTS = 3;
 
 export class InboundPipeline {
   private readonly queue = new KeyedQueue<number>((contactId) => this.processContact(contactId));
-  /** What each Turn reads: the options, plus the STOP/START words. */
-  readonly deps: PipelineOptions & { triggers: TriggerWords };
+  /** What each Turn reads: the options, the STOP/START words, the store's data for flows. */
+  readonly deps: TurnDependencies;
 
   constructor(private readonly options: PipelineOptions) {
-    this.deps = { ...options, triggers: triggerWords(options.i18n) };
+    this.deps = { ...options, triggers: triggerWords(options.i18n), flowData: new FlowDataCache(options.i18n.defaultLanguage) };
+  }
+
+  /** Languages or triggers changed (locales/ edited): recompute what is derived from them. */
+  refreshTriggers() {
+    this.deps.triggers = triggerWords(this.options.i18n);
   }
 
   /** Stores a message (or recognises a redelivery). Resolves once it is durable. */
@@ -175,203 +146,13 @@ export class InboundPipeline {
     let wrote = false;
     for (const message of messages) {
       const identity = identities.find((row) => row.channel === message.channel && row.address === message.address);
-      const turn: Turn = new Turn(this, tx, contact, identity, conversation, message);
+      const turn: Turn = new Turn(this.deps, tx, contact, identity, conversation, message);
       conversation = await turn.run();
       wrote = (await turn.writeReplies()) || wrote;
     }
     await tx.query(`update messages set status = 'processed', processed_at = now() where id = any($1::bigint[])`, [messages.map((message) => message.id)]);
     await tx.query(`update contacts set last_seen_at = now() where id = $1`, [contactId]);
     return wrote;
-  }
-}
-
-/** One inbound message, handled with the contact locked. */
-class Turn {
-  private readonly replies: Reply[] = [];
-  private conversationId: number | null;
-
-  constructor(
-    private readonly pipeline: InboundPipeline,
-    private readonly tx: Sql,
-    private readonly contact: ContactRow,
-    private readonly identity: IdentityRow | undefined,
-    private conversation: ConversationRow | undefined,
-    private readonly message: MessageRow,
-  ) {
-    this.conversationId = conversation?.id ?? null;
-  }
-
-  /** Returns the contact's active conversation after this message. */
-  async run(): Promise<ConversationRow | undefined> {
-    const { triggers, i18n } = this.pipeline.deps;
-    const text = this.message.text ?? '';
-    const hint = this.message.payload?.languageHint;
-
-    const stopLanguage = triggers.stop(text);
-    if (stopLanguage) {
-      if (!this.identity?.stopped_at) await this.stop(i18n.pickLanguage(this.contact.language, hint ?? stopLanguage));
-      return this.conversation;
-    }
-    if (this.identity?.stopped_at) {
-      const startLanguage = triggers.start(text);
-      if (startLanguage) await this.restart(i18n.pickLanguage(this.contact.language, hint ?? startLanguage));
-      // A stopped contact's messages are kept, and not answered.
-      return this.conversation;
-    }
-
-    if (!this.contact.language && i18n.supports(hint)) {
-      // Remember the language the channel reports, so that broadcasts reach them in it too;
-      // a language the contact chooses later replaces it.
-      await this.applyEffect({ kind: 'set_contact', field: 'language', value: hint });
-    }
-    const view = this.contactView(i18n.pickLanguage(this.contact.language, hint));
-    const input = { text, choice: this.message.payload?.choice };
-    const start = this.message.payload?.start;
-    const startFlow = start ? this.pipeline.deps.flows.byStartPayload(start) : undefined;
-
-    if (this.conversation && !startFlow) {
-      const result = await this.continue(this.conversation, input, view);
-      if (result) return this.finish(result.run, result.flow);
-    }
-    const flow = startFlow ?? this.pipeline.deps.flows.byFirstWord(text);
-    if (!flow) {
-      if (this.conversation) await this.endConversation('ended');
-      this.say('reply', { text: i18n.render('common.fallback', view.language, { contact: view }) });
-      return undefined;
-    }
-    if (this.conversation) await this.endConversation('ended');
-    return this.finish(startConversation(flow, view, i18n), flow);
-  }
-
-  /** Continues the active conversation, or returns undefined when it cannot go on. */
-  private async continue(conversation: ConversationRow, input: { text: string; choice?: string }, view: ContactView) {
-    const { flows, i18n, log } = this.pipeline.deps;
-    if (conversation.expires_at && conversation.expires_at.getTime() <= Date.now()) {
-      await this.endConversation('expired');
-      return undefined;
-    }
-    const flow = flows.get(conversation.flow, conversation.flow_version) ?? flows.get(conversation.flow);
-    if (!flow || !flow.steps[conversation.step]) {
-      log.warn({ contact: this.contact.id, flow: conversation.flow, step: conversation.step }, 'conversation ended: its flow or step no longer exists');
-      await this.endConversation('ended');
-      return undefined;
-    }
-    const state: ConversationState = {
-      flow: conversation.flow,
-      flowVersion: flow.version,
-      step: conversation.step,
-      status: 'waiting',
-      vars: conversation.vars,
-      answers: conversation.answers,
-      retries: conversation.retries,
-    };
-    return { flow, run: continueConversation(flow, state, input, view, i18n) };
-  }
-
-  /** Applies a run's effects, queues its replies and stores the conversation. */
-  private async finish(result: RunResult, flow: Flow): Promise<ConversationRow | undefined> {
-    const { log } = this.pipeline.deps;
-    for (const problem of result.problems) log.warn({ contact: this.contact.id, flow: flow.id }, problem);
-    for (const effect of result.effects) await this.applyEffect(effect);
-    for (const message of result.replies) this.say('reply', message);
-
-    const { state } = result;
-    const active = state.status === 'waiting';
-    const status = active ? 'active' : 'completed';
-    const expiresAt = active ? new Date(Date.now() + flow.expireSeconds * 1000) : null;
-    // A conversation still open here is the one this run continued (starting ends it first).
-    const continued = this.conversation;
-    if (continued) {
-      const rows = await this.tx.query<{ id: number }>(
-        `update conversations set flow_version = $3, step = $4, status = $5, vars = $6::jsonb, answers = $7::jsonb, retries = $8,
-                expires_at = $9, version = version + 1, updated_at = now()
-         where id = $1 and version = $2 returning id`,
-        [continued.id, continued.version, state.flowVersion, state.step, status, JSON.stringify(state.vars), JSON.stringify(state.answers), state.retries, expiresAt],
-      );
-      if (!rows.length) throw Object.assign(new Error(`conversation ${continued.id} was changed by someone else`), { code: '40001' });
-      this.conversationId = continued.id;
-    } else {
-      const [row] = await this.tx.query<{ id: number }>(
-        `insert into conversations (contact_id, flow, flow_version, step, status, vars, answers, retries, expires_at)
-         values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9) returning id`,
-        [this.contact.id, state.flow, state.flowVersion, state.step, status, JSON.stringify(state.vars), JSON.stringify(state.answers), state.retries, expiresAt],
-      );
-      this.conversationId = row!.id;
-    }
-    if (!active) return undefined;
-    return {
-      id: this.conversationId!,
-      flow: state.flow,
-      flow_version: state.flowVersion,
-      step: state.step,
-      vars: state.vars,
-      answers: state.answers,
-      retries: state.retries,
-      expires_at: expiresAt,
-      version: continued ? continued.version + 1 : 1,
-    };
-  }
-
-  private async endConversation(status: 'ended' | 'expired') {
-    await this.tx.query(`update conversations set status = $2, version = version + 1, updated_at = now() where id = $1`, [this.conversation!.id, status]);
-    this.conversation = undefined;
-  }
-
-  private async applyEffect(effect: Effect) {
-    await applyEffect(this.tx, this.contact.id, this.message.channel, effect);
-    if (effect.kind === 'set_contact' && effect.field === 'name') this.contact.name = effect.value as string;
-    if (effect.kind === 'set_contact' && effect.field === 'language') this.contact.language = effect.value as string;
-  }
-
-  private async stop(language: string) {
-    await this.tx.query(`update identities set stopped_at = now() where channel = $1 and address = $2`, [this.message.channel, this.message.address]);
-    await applyEffect(this.tx, this.contact.id, this.message.channel, { kind: 'consent', status: 'withdrawn', source: 'stop' });
-    if (this.conversation) await this.endConversation('ended');
-    if (this.identity) this.identity.stopped_at = new Date();
-    // The one message a stopped contact still gets: the confirmation.
-    this.say('notice', { text: this.pipeline.deps.i18n.render('common.stopped', language, { contact: this.contactView(language) }) });
-  }
-
-  private async restart(language: string) {
-    await this.tx.query(`update identities set stopped_at = null where channel = $1 and address = $2`, [this.message.channel, this.message.address]);
-    await applyEffect(this.tx, this.contact.id, this.message.channel, { kind: 'consent', status: 'granted', source: 'start' });
-    if (this.identity) this.identity.stopped_at = null;
-    this.say('reply', { text: this.pipeline.deps.i18n.render('common.restarted', language, { contact: this.contactView(language) }) });
-  }
-
-  private say(kind: Reply['kind'], message: OutboundMessage) {
-    if (!message.text && !message.choices?.length) return;
-    this.replies.push({ kind, message });
-  }
-
-  private contactView(language: string): ContactView {
-    return {
-      id: this.contact.id,
-      name: this.contact.name,
-      language,
-      timezone: this.contact.timezone,
-      fields: this.contact.fields,
-      channel: this.message.channel,
-    };
-  }
-
-  /** Queues the replies on the channel the message came from, in one statement. */
-  async writeReplies(): Promise<boolean> {
-    if (!this.replies.length) return false;
-    await this.tx.query(
-      `insert into outbox (contact_id, conversation_id, reply_to, channel, address, kind, priority, body)
-       select $1, $2, $3, $4, $5, reply->>'kind', 0, reply->'body'
-       from jsonb_array_elements($6::jsonb) with ordinality as r(reply, n) order by n`,
-      [
-        this.contact.id,
-        this.conversationId,
-        this.message.id,
-        this.message.channel,
-        this.message.address,
-        JSON.stringify(this.replies.map((reply) => ({ kind: reply.kind, body: reply.message }))),
-      ],
-    );
-    return true;
   }
 }
 

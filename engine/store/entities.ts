@@ -164,4 +164,83 @@ export const Outbox = defineEntity({
   },
 });
 
-export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox];
+/** Every version of every flow file the engine has run, by content hash. */
+export const FlowVersion = defineEntity({
+  name: 'FlowVersion',
+  tableName: 'flow_versions',
+  uniques: [{ name: 'flow_versions_flow_version_unique', properties: ['flow', 'version'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    flow: p.text(),
+    version: p.text(),
+    source: p.text(),
+    createdAt: createdAt(),
+  },
+});
+
+export const Event = defineEntity({
+  name: 'Event',
+  tableName: 'events',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    /** Short name for deep links and commands (`town-hall`). */
+    slug: p.text().unique('events_slug_unique'),
+    /** Per language: `{"en": "Town hall", "fr": "Assemblée"}`; the default language is the fallback. */
+    title: p.json<Record<string, string>>(),
+    description: p.json<Record<string, string>>().nullable(),
+    startsAt: p.datetime(),
+    endsAt: p.datetime().nullable(),
+    /** IANA timezone the event happens in (`Europe/Paris`). */
+    timezone: p.text(),
+    place: p.text().nullable(),
+    latitude: p.double().nullable(),
+    longitude: p.double().nullable(),
+    capacity: p.integer().nullable(),
+    rsvpDeadline: p.datetime().nullable(),
+    /** scheduled | cancelled */
+    status: p.text().default('scheduled'),
+    createdAt: createdAt(),
+  },
+});
+
+/** One answer per contact and event; a `yes` beyond capacity waits (`waitlisted_at`). */
+export const Rsvp = defineEntity({
+  name: 'Rsvp',
+  tableName: 'rsvps',
+  uniques: [{ name: 'rsvps_event_contact_unique', properties: ['event', 'contact'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    event: () => p.manyToOne(Event).deleteRule('cascade'),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade').index('rsvps_contact_id_index'),
+    /** yes | no | maybe */
+    answer: p.text(),
+    waitlistedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+});
+
+/** Survey answers, typed, one per contact, flow and question (answering again replaces). */
+export const SurveyAnswer = defineEntity({
+  name: 'SurveyAnswer',
+  tableName: 'survey_answers',
+  uniques: [{ name: 'survey_answers_contact_question_unique', properties: ['contact', 'flow', 'question'] }],
+  indexes: [{ name: 'survey_answers_flow_question_index', properties: ['flow', 'question'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    /** Kept (as null) when the contact is erased, so that totals stay right. */
+    contact: () => p.manyToOne(Contact).nullable().deleteRule('set null'),
+    conversationId: p.bigint('number').nullable(),
+    flow: p.text(),
+    question: p.text(),
+    /** choice | multi | number | text | yes_no | date | email | phone | ... */
+    type: p.text(),
+    valueText: p.text().nullable(),
+    valueNumber: p.double().nullable(),
+    valueChoices: p.json<string[]>().nullable(),
+    createdAt: createdAt(),
+    updatedAt: createdAt(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer];

@@ -1,26 +1,27 @@
 // The flow runtime is pure: flows in, state and replies out, no database.
 import { resolve } from 'node:path';
-import { loadFlowFile } from '../../engine/flows/loader.ts';
-import { continueConversation, MAX_STEPS_WITHOUT_WAITING, startConversation } from '../../engine/flows/runtime.ts';
+import { parseFlowFile } from '../../engine/flows/loader.ts';
+import { continueConversation, MAX_STEPS_WITHOUT_WAITING, startConversation, type RunEnvironment } from '../../engine/flows/runtime.ts';
 import { Translator } from '../../engine/i18n.ts';
 import type { ContactView, Flow } from '../../engine/types.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const i18n = Translator.load(resolve(ROOT, 'locales'), 'en');
-const subscribe = loadFlowFile(resolve(ROOT, 'flows/subscribe.yaml'));
+const subscribe = parseFlowFile(resolve(ROOT, 'flows/subscribe.yaml')).file!.toFlow();
+const env: RunEnvironment = { i18n, flows: { get: () => undefined }, data: { events: [] } };
 const contact = (language = 'en'): ContactView => ({ id: 1, name: null, language, timezone: null, fields: {}, channel: 'console' });
 
 function inlineFlow(steps: Flow['steps']): Flow {
-  return { id: 'test', version: 'v1', keywords: [], expireSeconds: 60, entry: Object.keys(steps)[0]!, steps };
+  return { id: 'test', version: 'v1', source: '', keywords: [], expireSeconds: 60, entry: Object.keys(steps)[0]!, steps };
 }
 
 describe('flow runtime', () => {
   test('subscribe: asks the name, then consent with choices, then welcomes and records', () => {
-    const start = startConversation(subscribe, contact(), i18n);
+    const start = startConversation(subscribe, contact(), env);
     expect(start.state).toMatchObject({ step: 'ask_name', status: 'waiting' });
     expect(start.replies.map((reply) => reply.text)).toEqual(['Welcome! What is your name?']);
 
-    const named = continueConversation(subscribe, start.state, { text: '  Amina ' }, contact(), i18n);
+    const named = continueConversation(subscribe, start.state, { text: '  Amina ' }, contact(), env);
     expect(named.effects).toEqual([{ kind: 'set_contact', field: 'name', value: 'Amina' }]);
     expect(named.replies).toEqual([
       {
@@ -30,7 +31,7 @@ describe('flow runtime', () => {
       },
     ]);
 
-    const agreed = continueConversation(subscribe, named.state, { text: '', choice: 'yes' }, { ...contact(), name: 'Amina' }, i18n);
+    const agreed = continueConversation(subscribe, named.state, { text: '', choice: 'yes' }, { ...contact(), name: 'Amina' }, env);
     expect(agreed.state.status).toBe('done');
     expect(agreed.effects).toEqual([
       { kind: 'join', group: 'supporters' },
@@ -46,20 +47,20 @@ describe('flow runtime', () => {
     ['нет', 'no'],
     ['نعم', 'yes'],
   ])('a choice answered %j means %s, in any language', (text, expected) => {
-    const waiting = { ...startConversation(subscribe, contact(), i18n).state, step: 'ask_consent' };
-    const result = continueConversation(subscribe, waiting, { text }, contact(), i18n);
+    const waiting = { ...startConversation(subscribe, contact(), env).state, step: 'ask_consent' };
+    const result = continueConversation(subscribe, waiting, { text }, contact(), env);
     expect(result.state.step).toBe(expected === 'yes' ? 'welcome' : 'goodbye');
   });
 
   test('invalid answers: retried twice with the retry text, then the flow ends', () => {
-    let state = { ...startConversation(subscribe, contact('fr'), i18n).state, step: 'ask_consent' };
+    let state = { ...startConversation(subscribe, contact('fr'), env).state, step: 'ask_consent' };
     for (let retry = 1; retry <= 2; retry++) {
-      const result = continueConversation(subscribe, state, { text: 'peut-être' }, contact('fr'), i18n);
+      const result = continueConversation(subscribe, state, { text: 'peut-être' }, contact('fr'), env);
       expect(result.state).toMatchObject({ status: 'waiting', retries: retry });
       expect(result.replies[0]!.text).toBe("Désolé, je n'ai pas compris. Pouvez-vous réessayer ?");
       state = result.state;
     }
-    const last = continueConversation(subscribe, state, { text: 'peut-être' }, contact('fr'), i18n);
+    const last = continueConversation(subscribe, state, { text: 'peut-être' }, contact('fr'), env);
     expect(last.state.status).toBe('done');
     expect(last.replies).toEqual([]);
   });
@@ -70,9 +71,9 @@ describe('flow runtime', () => {
       done: { say: { en: 'ok' } },
       help: { say: { en: 'call us' } },
     });
-    let state = startConversation(flow, contact(), i18n).state;
+    let state = startConversation(flow, contact(), env).state;
     for (let i = 0; i < 3; i++) {
-      const result = continueConversation(flow, state, { text: 'zzz' }, contact(), i18n);
+      const result = continueConversation(flow, state, { text: 'zzz' }, contact(), env);
       state = result.state;
       if (i === 2) expect(result.replies.map((reply) => reply.text)).toEqual(['call us']);
     }
@@ -85,8 +86,8 @@ describe('flow runtime', () => {
       comment: { ask: { type: 'text' }, next: 'thanks' },
       thanks: { say: { en: 'Thanks from {{vars.city}}: {{answers.comment}}' } },
     });
-    const one = continueConversation(flow, startConversation(flow, contact(), i18n).state, { text: 'Lyon' }, contact(), i18n);
-    const two = continueConversation(flow, one.state, { text: '{{vars.city}} is <b>great</b>' }, contact(), i18n);
+    const one = continueConversation(flow, startConversation(flow, contact(), env).state, { text: 'Lyon' }, contact(), env);
+    const two = continueConversation(flow, one.state, { text: '{{vars.city}} is <b>great</b>' }, contact(), env);
     expect(two.state.vars).toEqual({ city: 'Lyon' });
     expect(two.state.answers).toEqual({ comment: '{{vars.city}} is <b>great</b>' });
     // A supporter's text is data: it is printed, not rendered as a template or markup.
@@ -95,15 +96,15 @@ describe('flow runtime', () => {
 
   test('a loop without waiting is stopped', () => {
     const flow = inlineFlow({ a: { next: 'b' }, b: { next: 'a' } });
-    const result = startConversation(flow, contact(), i18n);
+    const result = startConversation(flow, contact(), env);
     expect(result.state.status).toBe('done');
     expect(result.problems).toEqual([`flow "test" ran ${MAX_STEPS_WITHOUT_WAITING} steps without waiting for an answer (a loop?)`]);
   });
 
   test('a route to a missing step, or a state on a missing step, ends cleanly', () => {
     const flow = inlineFlow({ a: { say: { en: 'hi' }, next: 'gone' } });
-    expect(startConversation(flow, contact(), i18n).problems).toEqual(['flow "test" goes to unknown step "gone"']);
-    const result = continueConversation(flow, { ...startConversation(flow, contact(), i18n).state, step: 'vanished', status: 'waiting' }, { text: 'x' }, contact(), i18n);
+    expect(startConversation(flow, contact(), env).problems).toEqual(['flow "test" goes to unknown step "gone"']);
+    const result = continueConversation(flow, { ...startConversation(flow, contact(), env).state, step: 'vanished', status: 'waiting' }, { text: 'x' }, contact(), env);
     expect(result.state.status).toBe('done');
     expect(result.problems).toEqual(['step "vanished" no longer exists in flow "test"']);
   });

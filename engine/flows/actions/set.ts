@@ -8,7 +8,7 @@ export const set: Action = {
   run(value, ctx) {
     for (const [target, raw] of Object.entries(value as Record<string, unknown>)) {
       const rendered = typeof raw === 'string' ? ctx.render({ [ctx.contact.language]: raw }) : raw;
-      save(target, ctx.state.step, rendered, ctx);
+      save({ save: target, type: 'text' }, ctx.state.step, rendered, ctx);
     }
   },
 };

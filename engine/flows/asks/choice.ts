@@ -1,24 +1,29 @@
 // `type: choice`: one of `choices` (id -> label). Matches a pressed button, the number
-// shown ("1"), the id, or the label in any language, ignoring case and accents.
+// shown ("1"), the id, the label in any language or an alias, ignoring case and accents.
 import { normalizeWord } from '../../i18n.ts';
-import type { AskType } from './index.ts';
+import { asciiDigits } from '../../format.ts';
+import type { Choice, StepContext } from '../../types.ts';
+import type { AskSpec, AskType, Parsed } from './index.ts';
 
 export const choice: AskType = {
   type: 'choice',
-  choices(spec, ctx) {
-    return Object.entries(spec.choices ?? {}).map(([id, label]) => ({ id, label: ctx.render(label) }));
-  },
-  parse(input, spec, ctx) {
-    const ids = Object.keys(spec.choices ?? {});
-    if (input.choice && ids.includes(input.choice)) return { ok: true, value: input.choice };
-    const typed = normalizeWord(input.text);
-    if (!typed) return { ok: false };
-    const number = Number(typed);
-    if (Number.isInteger(number) && number >= 1 && number <= ids.length) return { ok: true, value: ids[number - 1] };
-    for (const id of ids) {
-      const labels = [id, ...ctx.allTexts(spec.choices![id]!)];
-      if (labels.some((label) => normalizeWord(label) === typed)) return { ok: true, value: id };
-    }
-    return { ok: false };
-  },
+  choices: (spec, ctx) => labelled(spec, ctx),
+  parse: (input, spec, ctx) => matchChoice(input.choice, input.text, Object.keys(spec.choices ?? {}), (id) => [...ctx.allTexts(spec.choices![id]!), ...(spec.aliases?.[id] ?? [])]),
 };
+
+export function labelled(spec: AskSpec, ctx: StepContext): Choice[] {
+  return Object.entries(spec.choices ?? {}).map(([id, label]) => ({ id, label: ctx.render(label) }));
+}
+
+/** Finds the choice a supporter meant among `ids`; `words(id)` lists what else may name it. */
+export function matchChoice(pressed: string | undefined, text: string, ids: string[], words: (id: string) => string[]): Parsed {
+  if (pressed && ids.includes(pressed)) return { ok: true, value: pressed };
+  const typed = normalizeWord(asciiDigits(text));
+  if (!typed) return { ok: false };
+  const number = Number(typed);
+  if (/^\d+$/.test(typed) && number >= 1 && number <= ids.length) return { ok: true, value: ids[number - 1] };
+  for (const id of ids) {
+    if ([id, ...words(id)].some((word) => normalizeWord(word) === typed)) return { ok: true, value: id };
+  }
+  return { ok: false };
+}

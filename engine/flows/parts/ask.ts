@@ -10,33 +10,46 @@ export const ask: StepPart = {
   key: 'ask',
   enter(value, ctx) {
     const spec = value as AskSpec;
-    const choices = askTypes.get(spec.type)?.choices?.(spec, ctx);
+    const type = askTypes.get(spec.type);
+    if (!type) return ctx.end(`unknown ask type "${spec.type}" in flow "${ctx.flow.id}" (known: ${[...askTypes.keys()].join(', ')})`);
+    const choices = type.choices?.(spec, ctx);
     if (choices?.length) ctx.offerChoices(choices);
     return 'wait';
   },
   answer(value, input, ctx) {
     const spec = value as AskSpec;
-    const type = askTypes.get(spec.type);
-    if (!type) {
-      ctx.end(`unknown ask type "${spec.type}" in flow "${ctx.state.flow}" (known: ${[...askTypes.keys()].join(', ')})`);
-      return;
-    }
+    const type = askTypes.get(spec.type)!;
     const parsed = type.parse(input, spec, ctx);
     if (parsed.ok) {
       ctx.answer = parsed.value;
-      save(spec.save, ctx.state.step, parsed.value, ctx);
+      save(spec, ctx.state.step, parsed.value, ctx);
       return;
     }
     ctx.state.retries += 1;
     if (ctx.state.retries > MAX_RETRIES) return 'invalid';
-    ctx.reply({ text: ctx.render(spec.retry ?? DEFAULT_RETRY), choices: type.choices?.(spec, ctx) });
+    ctx.reply({ text: ctx.render(spec.retry ?? type.retry ?? DEFAULT_RETRY, { ask: spec }), choices: type.choices?.(spec, ctx) });
     return 'retry';
   },
 };
 
-/** `save: contact.name`, `save: vars.city`, or by default the survey answer named after the step. */
-export function save(target: string | undefined, step: string, value: unknown, ctx: StepContext) {
-  if (target?.startsWith('contact.')) ctx.effect({ kind: 'set_contact', field: target.slice('contact.'.length), value });
-  else if (target?.startsWith('vars.')) ctx.state.vars[target.slice('vars.'.length)] = value;
-  else ctx.state.answers[target ?? step] = value;
+/**
+ * Where an answer goes: `save: contact.name` (a contact field; `contact.groups` joins the
+ * chosen groups and leaves the others offered), `save: vars.city` (a conversation
+ * variable), or a survey answer named after the step (or `save: answers.<name>`).
+ */
+export function save(spec: Pick<AskSpec, 'save' | 'type' | 'choices'>, step: string, value: unknown, ctx: StepContext) {
+  const target = spec.save;
+  if (target === 'contact.groups') {
+    const chosen = new Set((Array.isArray(value) ? value : [value]).map(String));
+    for (const group of Object.keys(spec.choices ?? {})) ctx.effect(chosen.has(group) ? { kind: 'join', group } : { kind: 'leave', group });
+    ctx.state.vars.groups = [...chosen];
+  } else if (target?.startsWith('contact.')) {
+    ctx.effect({ kind: 'set_contact', field: target.slice('contact.'.length), value });
+  } else if (target?.startsWith('vars.')) {
+    ctx.state.vars[target.slice('vars.'.length)] = value;
+  } else {
+    const question = target?.startsWith('answers.') ? target.slice('answers.'.length) : step;
+    ctx.state.answers[question] = value;
+    ctx.effect({ kind: 'answer', question, type: spec.type, value });
+  }
 }

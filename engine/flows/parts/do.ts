@@ -8,8 +8,9 @@ export const doActions: StepPart = {
     for (const item of value as Record<string, unknown>[]) {
       for (const [key, argument] of Object.entries(item)) {
         const action = actions.get(key);
-        if (!action) return ctx.end(`unknown action "${key}" in flow "${ctx.state.flow}" (known: ${[...actions.keys()].join(', ')})`);
+        if (!action) return ctx.end(`unknown action "${key}" in flow "${ctx.flow.id}" (known: ${[...actions.keys()].join(', ')})`);
         action.run(argument, ctx);
+        if (ctx.state.status === 'done') return;
       }
     }
   },

@@ -1,5 +1,5 @@
 // The step parts, in the order they run within a step: actions, then the text, then
-// the question; routes are tried in the same order (branch before next).
+// the question; routes are tried in the same order (branch, then when, then next).
 // Adding a step part is adding a file and a line here.
 import type { StepPart } from '../../types.ts';
 import { ask } from './ask.ts';
@@ -7,5 +7,6 @@ import { branch } from './branch.ts';
 import { doActions } from './do.ts';
 import { next } from './next.ts';
 import { say } from './say.ts';
+import { when } from './when.ts';
 
-export const stepParts: StepPart[] = [doActions, say, ask, branch, next];
+export const stepParts: StepPart[] = [doActions, say, ask, branch, when, next];
