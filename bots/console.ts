@@ -79,6 +79,11 @@ export class ChatSession {
     return this.collect(replyIds);
   }
 
+  /** Starts a flow for this user as a broadcast would (no message from them), with `vars`. */
+  async start(flow: string, vars: Record<string, unknown> = {}): Promise<OutboundMessage[]> {
+    return this.collect(await this.deps.pipeline.startFlow({ channel: CONSOLE, address: this.user, displayName: this.user }, flow, vars));
+  }
+
   private async collect(ids: number[]): Promise<OutboundMessage[]> {
     if (!ids.length) return [];
     const received: OutboundMessage[] = [];

@@ -35,7 +35,7 @@ export function formatDate(value: Date | string | number, language: string, time
   if (Number.isNaN(date.getTime())) return String(value);
   const options: Intl.DateTimeFormatOptions = { timeZone: validTimezone(timezone) };
   if (style !== 'time') Object.assign(options, { weekday: 'long', day: 'numeric', month: 'long' });
-  if (style !== 'date') Object.assign(options, { hour: '2-digit', minute: '2-digit' });
+  if (style !== 'date') Object.assign(options, { hour: 'numeric', minute: '2-digit' });
   return new Intl.DateTimeFormat(language, options).format(date);
 }
 

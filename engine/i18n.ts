@@ -99,7 +99,7 @@ export class Translator {
    * `contact`). Supporters' values are data, never templates; in right-to-left
    * languages they are isolated so that Latin names and numbers keep their order.
    */
-  render(text: Text, language: string, data: Record<string, unknown>, options: Record<string, unknown> = {}): string {
+  render(text: Text, language: string, data: Record<string, unknown>, options: Record<string, unknown> = {}, how: { isolate?: boolean } = {}): string {
     const source = this.text(text, language, options);
     let template = this.templates.get(source);
     if (!template) {
@@ -107,7 +107,7 @@ export class Translator {
       this.templates.set(source, template);
     }
     const timezone = (data.contact as { timezone?: string | null } | undefined)?.timezone ?? undefined;
-    return template(isolateAll(data, language), { data: { language, timezone } });
+    return template(how.isolate === false ? data : isolateAll(data, language), { data: { language, timezone } });
   }
 
   /** Throws when a text is not a valid template (for the validator). */
@@ -152,6 +152,7 @@ export class Translator {
     // {{t "rsvp.waitlisted" count=position}}: a translated text, with plural forms by count.
     this.handlebars.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
       const { language, root } = context(options);
+      key = String(key).replace(/[\u2068\u2069]/g, ''); // a key read from data may carry bidi isolates
       const hash = options.hash as Record<string, unknown>;
       const count = typeof hash.count === 'number' ? hash.count : hash.count === undefined ? undefined : Number(hash.count);
       return translator.render(String(key), language, { ...root, ...hash, count: count === undefined ? undefined : formatNumber(count, language) }, count === undefined ? {} : { count });

@@ -160,6 +160,8 @@ export interface StepContext {
   invalid: boolean;
   /** Translate a flow text and render its template for this contact (or in `language`). */
   render(text: Text, extra?: Record<string, unknown>, language?: string): string;
+  /** Renders a template written in the flow (`"{{vars.event}}"`) as a plain value: no translation, no bidi isolates. */
+  renderValue(template: string): string;
   /** Every language's version of a text, to recognise answers typed in any of them. */
   allTexts(text: Text): string[];
   reply(message: OutboundMessage): void;

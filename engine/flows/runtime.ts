@@ -101,6 +101,10 @@ class Run implements StepContext {
     return this.env.i18n.render(text, language, this.templateData(extra));
   }
 
+  renderValue(template: string) {
+    return this.env.i18n.render({ [this.contact.language]: template }, this.contact.language, this.templateData({}), {}, { isolate: false });
+  }
+
   allTexts(text: Text) {
     return this.env.i18n.allTexts(text);
   }

@@ -98,6 +98,30 @@ export class InboundPipeline {
     return { accepted, replyIds: rows.map((row) => row.id) };
   }
 
+  /**
+   * Starts a flow for a contact who did not write (an alert, an organizer's action), on
+   * the given channel; `vars` are the conversation's variables. Returns the outbox ids of
+   * what the flow said (none when the contact is stopped on that channel).
+   */
+  async startFlow(target: { channel: string; address: string; displayName?: string }, flowId: string, vars: Record<string, unknown> = {}): Promise<number[]> {
+    const flow = this.options.flows.get(flowId);
+    if (!flow) throw new Error(`no flow "${flowId}"`);
+    const ids = await this.options.db.transaction(async (tx) => {
+      const contactId = await findOrCreateContact(tx, { ...target, channelMessageId: '', receivedAt: new Date() });
+      const [contact] = await tx.query<ContactRow>(`select id, name, language, timezone, fields from contacts where id = $1 for update`, [contactId]);
+      const [identity] = await tx.query<IdentityRow>(`select channel, address, stopped_at from identities where channel = $1 and address = $2`, [target.channel, target.address]);
+      const [conversation] = await tx.query<ConversationRow>(
+        `select id, flow, flow_version, step, vars, answers, retries, expires_at, version from conversations where contact_id = $1 and status = 'active'`,
+        [contactId],
+      );
+      const turn = new Turn(this.deps, tx, contact!, identity, conversation, { id: null, channel: target.channel, address: target.address, text: null, payload: null });
+      await turn.begin(flow, vars);
+      return turn.writeReplies();
+    });
+    if (ids.length) this.options.onOutbox?.();
+    return ids;
+  }
+
   /** Processes messages left received (a crash, another process that died) for longer than `olderThanMs`. */
   async sweep(olderThanMs: number): Promise<number> {
     const rows = await this.options.db.query<{ contact_id: number }>(
@@ -148,7 +172,7 @@ export class InboundPipeline {
       const identity = identities.find((row) => row.channel === message.channel && row.address === message.address);
       const turn: Turn = new Turn(this.deps, tx, contact, identity, conversation, message);
       conversation = await turn.run();
-      wrote = (await turn.writeReplies()) || wrote;
+      wrote = (await turn.writeReplies()).length > 0 || wrote;
     }
     await tx.query(`update messages set status = 'processed', processed_at = now() where id = any($1::bigint[])`, [messages.map((message) => message.id)]);
     await tx.query(`update contacts set last_seen_at = now() where id = $1`, [contactId]);

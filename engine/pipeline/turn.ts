@@ -31,7 +31,8 @@ export interface ConversationRow {
 }
 
 export interface MessageRow {
-  id: number;
+  /** Null when the turn was not started by a message (a broadcast starting a flow). */
+  id: number | null;
   channel: string;
   address: string;
   text: string | null;
@@ -114,6 +115,14 @@ export class Turn {
       return undefined;
     }
     return this.finish(startConversation(flow, view, env));
+  }
+
+  /** Starts `flow` for this contact without a message from them (a broadcast, an organizer). */
+  async begin(flow: Flow, vars: Record<string, unknown>): Promise<void> {
+    if (this.identity?.stopped_at) return;
+    const view = this.contactView(this.deps.i18n.pickLanguage(this.contact.language));
+    if (this.conversation) await this.endConversation('ended');
+    await this.finish(startConversation(flow, view, await this.environment(view.language), vars));
   }
 
   private async environment(language: string): Promise<RunEnvironment> {
@@ -267,7 +276,9 @@ export class Turn {
     for (const contactId of 'promoted' in outcome ? outcome.promoted : []) await this.tellPromoted(contactId, outcome as Extract<RsvpOutcome, { promoted: number[] }>);
     const data = { contact: this.contactView(language), event: 'event' in outcome ? eventData(outcome.event, language, i18n.defaultLanguage) : undefined };
     const key = `common.rsvp.${outcome.status}`;
-    const text = outcome.status === 'waitlisted' ? i18n.render(key, language, { ...data, count: outcome.position }, { count: outcome.position }) : i18n.render(key, language, data);
+    // Waiting lists tell how many people are ahead: the plural form follows that number.
+    const ahead = outcome.status === 'waitlisted' ? outcome.position - 1 : 0;
+    const text = outcome.status === 'waitlisted' ? i18n.render(key, language, { ...data, count: ahead }, { count: ahead }) : i18n.render(key, language, data);
     return { kind: 'reply', message: { text } };
   }
 
@@ -319,20 +330,21 @@ export class Turn {
     };
   }
 
-  /** Queues the replies on the channel the message came from (and other rows), in one statement. */
-  async writeReplies(): Promise<boolean> {
+  /** Queues the replies on the channel the message came from (and other rows), in one statement. Returns their outbox ids. */
+  async writeReplies(): Promise<number[]> {
     const rows = [
       ...this.replies.map((reply) => ({ contact: this.contact.id, reply_to: this.message.id, channel: this.message.channel, address: this.message.address, kind: reply.kind, body: reply.message })),
       ...this.others.map((other) => ({ contact: other.contactId, reply_to: null, channel: other.channel, address: other.address, kind: other.kind, body: other.body })),
     ];
-    if (!rows.length) return false;
-    await this.tx.query(
+    if (!rows.length) return [];
+    const inserted = await this.tx.query<{ id: number }>(
       `insert into outbox (contact_id, conversation_id, reply_to, channel, address, kind, priority, body)
        select (r->>'contact')::bigint, $1, (r->>'reply_to')::bigint, r->>'channel', r->>'address', r->>'kind', 0, r->'body'
-       from jsonb_array_elements($2::jsonb) with ordinality as t(r, n) order by n`,
+       from jsonb_array_elements($2::jsonb) with ordinality as t(r, n) order by n
+       returning id`,
       [this.conversationId, JSON.stringify(rows)],
     );
-    return true;
+    return inserted.map((row) => row.id).sort((a, b) => a - b);
   }
 }
 

@@ -9,8 +9,8 @@ export const rsvp: Action = {
   key: 'rsvp',
   run(value, ctx) {
     const { event, answer } = value as { event: string; answer: string };
-    const slug = ctx.render({ [ctx.contact.language]: String(event) }).trim();
-    const given = ctx.render({ [ctx.contact.language]: String(answer) }).trim();
+    const slug = ctx.renderValue(String(event)).trim();
+    const given = ctx.renderValue(String(answer)).trim();
     if (!slug || !ANSWERS.has(given)) return ctx.end(`rsvp in flow "${ctx.flow.id}" needs an event and an answer of yes, no or maybe (got "${slug}", "${given}")`);
     ctx.effect({ kind: 'rsvp', event: slug, answer: given as 'yes' | 'no' | 'maybe', replyAt: ctx.replyCount });
   },

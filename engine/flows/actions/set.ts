@@ -7,7 +7,7 @@ export const set: Action = {
   key: 'set',
   run(value, ctx) {
     for (const [target, raw] of Object.entries(value as Record<string, unknown>)) {
-      const rendered = typeof raw === 'string' ? ctx.render({ [ctx.contact.language]: raw }) : raw;
+      const rendered = typeof raw === 'string' ? ctx.renderValue(raw) : raw;
       save({ save: target, type: 'text' }, ctx.state.step, rendered, ctx);
     }
   },

@@ -7,7 +7,7 @@ export const webhook: Action = {
   run(value, ctx) {
     const spec = (typeof value === 'string' ? { url: value } : value) as { url: string; body?: Record<string, unknown> };
     const body = spec.body
-      ? Object.fromEntries(Object.entries(spec.body).map(([key, raw]) => [key, typeof raw === 'string' ? ctx.render({ [ctx.contact.language]: raw }) : raw]))
+      ? Object.fromEntries(Object.entries(spec.body).map(([key, raw]) => [key, typeof raw === 'string' ? ctx.renderValue(raw) : raw]))
       : {
           flow: ctx.flow.id,
           step: ctx.state.step,

@@ -8,8 +8,20 @@ import type { AskSpec, AskType, Parsed } from './index.ts';
 export const choice: AskType = {
   type: 'choice',
   choices: (spec, ctx) => labelled(spec, ctx),
-  parse: (input, spec, ctx) => matchChoice(input.choice, input.text, Object.keys(spec.choices ?? {}), (id) => [...ctx.allTexts(spec.choices![id]!), ...(spec.aliases?.[id] ?? [])]),
+  parse: (input, spec, ctx) => matchChoice(input.choice, input.text, Object.keys(spec.choices ?? {}), (id) => choiceWords(id, spec, ctx)),
 };
+
+/**
+ * What may name a choice besides its number and id: its label in every language, the
+ * label's first words ("Oui" for "Oui, je viens"), its aliases, and for the ids `yes`
+ * and `no` every language's words for yes and no.
+ */
+export function choiceWords(id: string, spec: AskSpec, ctx: StepContext): string[] {
+  const labels = ctx.allTexts(spec.choices![id]!);
+  const words = [...labels, ...labels.map((label) => label.split(/[,.;:!?،]/)[0]!.trim()), ...(spec.aliases?.[id] ?? [])];
+  if (id === 'yes' || id === 'no') words.push(...ctx.allTexts(`common.${id}`), ...ctx.allTexts(`common.${id}_words`).flatMap((list) => list.split(',')));
+  return words;
+}
 
 export function labelled(spec: AskSpec, ctx: StepContext): Choice[] {
   return Object.entries(spec.choices ?? {}).map(([id, label]) => ({ id, label: ctx.render(label) }));

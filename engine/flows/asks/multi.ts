@@ -2,7 +2,7 @@
 // spaces or "and" ("1 3", "housing, climate"). The answer is the list of ids, in the
 // order of the choices.
 import type { AskType } from './index.ts';
-import { labelled, matchChoice } from './choice.ts';
+import { choiceWords, labelled, matchChoice } from './choice.ts';
 
 export const multi: AskType = {
   type: 'multi',
@@ -10,7 +10,7 @@ export const multi: AskType = {
   choices: (spec, ctx) => labelled(spec, ctx),
   parse(input, spec, ctx) {
     const ids = Object.keys(spec.choices ?? {});
-    const words = (id: string) => [...ctx.allTexts(spec.choices![id]!), ...(spec.aliases?.[id] ?? [])];
+    const words = (id: string) => choiceWords(id, spec, ctx);
     if (input.choice) return ids.includes(input.choice) ? { ok: true, value: [input.choice] } : { ok: false };
     const whole = matchChoice(undefined, input.text, ids, words);
     if (whole.ok) return { ok: true, value: [whole.value] };

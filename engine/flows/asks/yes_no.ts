@@ -1,7 +1,7 @@
 // `type: yes_no`: Yes or No in the contact's language; also 1/2, "y", "oui", "да", "نعم"
 // and the other words each language lists in common.json (`yes_words`, `no_words`).
 import type { AskType } from './index.ts';
-import { matchChoice } from './choice.ts';
+import { choiceWords, matchChoice } from './choice.ts';
 
 export const yesNo: AskType = {
   type: 'yes_no',
@@ -9,6 +9,5 @@ export const yesNo: AskType = {
     { id: 'yes', label: ctx.render('common.yes') },
     { id: 'no', label: ctx.render('common.no') },
   ],
-  parse: (input, _spec, ctx) =>
-    matchChoice(input.choice, input.text, ['yes', 'no'], (id) => [...ctx.allTexts(`common.${id}`), ...ctx.allTexts(`common.${id}_words`).flatMap((words) => words.split(','))]),
+  parse: (input, _spec, ctx) => matchChoice(input.choice, input.text, ['yes', 'no'], (id) => choiceWords(id, { type: 'yes_no', choices: { [id]: `common.${id}` } }, ctx)),
 };
