@@ -59,11 +59,7 @@ export class ChatSession {
   ) {}
 
   async open(): Promise<OutboundMessage[]> {
-    const waiting = await this.deps.db.query<{ id: number }>(
-      `update outbox set next_attempt_at = now() where channel = $1 and address = $2 and status = 'pending' returning id`,
-      [CONSOLE, this.user],
-    );
-    return this.collect(waiting.map((row) => row.id));
+    return this.collect([]);
   }
 
   async say(text: string): Promise<OutboundMessage[]> {
@@ -84,7 +80,16 @@ export class ChatSession {
     return this.collect(await this.deps.pipeline.startFlow({ channel: CONSOLE, address: this.user, displayName: this.user }, flow, vars));
   }
 
+  /**
+   * Delivers `ids` to this terminal — and first whatever else waits for this user (sent
+   * while no terminal was attached): a contact's messages leave in order.
+   */
   private async collect(ids: number[]): Promise<OutboundMessage[]> {
+    const waiting = await this.deps.db.query<{ id: number }>(
+      `update outbox set next_attempt_at = now() where channel = $1 and address = $2 and status = 'pending' returning id`,
+      [CONSOLE, this.user],
+    );
+    ids = [...new Set([...waiting.map((row) => row.id), ...ids])].sort((a, b) => a - b);
     if (!ids.length) return [];
     const received: OutboundMessage[] = [];
     const detach = this.deps.console.attach(this.user, (message) => received.push(message));

@@ -24,7 +24,7 @@ describe('tocsin start on the embedded database', () => {
       const chat = await tocsin(['chat', '--user', 'amina'], env, 'join\nAmina\n');
       expect(chat.stderr).toBe('');
       expect(chat.code).toBe(0);
-      expect(chat.stdout).toBe('Welcome! What is your name?\nThank you, Amina. May we send you news and alerts here?\n1) Yes  2) No\n');
+      expect(chat.stdout).toBe('Welcome! What is your name?\nWhich language would you like us to write to you in?\n1) العربية  2) English  3) Français  4) Русский\n');
 
       const metrics = await (await fetch(`${engine.url}/metrics`)).text();
       expect(metrics).toContain('tocsin_inbound_messages_total{channel="console"} 2');
@@ -43,8 +43,8 @@ describe('tocsin start on the embedded database', () => {
     expect(existsSync(join(dataDir, 'owner.json'))).toBe(false);
 
     // With no engine running, chat opens the database itself and the conversation goes on.
-    const after = await tocsin(['chat', '--user', 'amina'], env, 'oui\n');
-    expect(after.stdout).toBe("You're in, Amina! Write STOP at any time to stop receiving messages.\n");
+    const after = await tocsin(['chat', '--user', 'amina'], env, 'français\n');
+    expect(after.stdout).toBe('Quels sujets vous intéressent ? Répondez par un ou plusieurs numéros, par exemple : 1 3\n1) Logement  2) Climat  3) Transports  4) Éducation\n');
   }, SLOW);
 });
 
@@ -71,7 +71,7 @@ const postgres = backends.find((backend) => backend.name === 'postgres');
       expect(await exited(engine.child)).toBe(0);
       // The language the first run reported is remembered.
       const later = await tocsin(['chat', '--user', user], { DATABASE_URL: url }, 'Иван\n');
-      expect(later.stdout).toBe('Спасибо, Иван. Можно присылать вам сюда новости и оповещения?\n1) Да  2) Нет\n');
+      expect(later.stdout).toBe('На каком языке вам писать?\n1) العربية  2) English  3) Français  4) Русский\n');
     } finally {
       await dropSchema((backend.config as { url: string }).url, schema);
     }

@@ -10,6 +10,7 @@ import type { InboundMessage } from '../engine/types.ts';
 import { backends, dropSchema } from './helpers/database.ts';
 import { openTestServices, type TestServices } from './helpers/services.ts';
 
+const FALLBACK = 'Hello! Write JOIN to join us, RSVP to see our upcoming events, or SURVEY to answer our survey.';
 let sequence = 0;
 const inbound = (address: string, text: string, extra: Partial<InboundMessage> = {}): InboundMessage => ({
   channel: 'console',
@@ -50,9 +51,11 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     const join = await services.pipeline.accept(inbound('race', 'join'));
     const name = await other.accept(inbound('race', 'Nadia'));
     await Promise.all([services.pipeline.process(join.contactId), other.process(name.contactId), services.pipeline.process(join.contactId)]);
-    expect(await outboxTexts(services, 'race')).toEqual(['Welcome! What is your name?', 'Thank you, Nadia. May we send you news and alerts here?']);
+    expect(await outboxTexts(services, 'race')).toEqual(['Welcome! What is your name?', 'Which language would you like us to write to you in?']);
     const conversations = await services.db.query(`select step, status, version from conversations where contact_id = $1`, [join.contactId]);
-    expect(conversations).toEqual([{ step: 'ask_consent', status: 'active', version: 2 }]);
+    expect(conversations).toEqual([{ step: 'ask_language', status: 'active', version: 2 }]);
+    const [contact] = await services.db.query(`select name from contacts where id = $1`, [join.contactId]);
+    expect(contact).toEqual({ name: 'Nadia' });
   });
 
   test('many contacts at once, each in order', async () => {
@@ -65,7 +68,7 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     }));
     await services.pipeline.idle();
     for (const person of people) {
-      expect(await outboxTexts(services, person)).toEqual(['Welcome! What is your name?', `Thank you, ${person}. May we send you news and alerts here?`]);
+      expect(await outboxTexts(services, person)).toEqual(['Welcome! What is your name?', 'Which language would you like us to write to you in?']);
     }
   });
 
@@ -84,7 +87,7 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     const session = new ChatSession(services, 'orphan');
     await session.say('join');
     await services.db.query(`update conversations set step = 'removed_step' where status = 'active' and contact_id = (select contact_id from identities where address = 'orphan')`);
-    expect((await session.say('hello')).map((reply) => reply.text)).toEqual(['Hello! Write JOIN to join us.']);
+    expect((await session.say('hello')).map((reply) => reply.text)).toEqual([FALLBACK]);
     const rows = await services.db.query(`select status from conversations where contact_id = (select contact_id from identities where address = 'orphan') order by id`);
     expect(rows).toEqual([{ status: 'ended' }]);
   });
@@ -93,7 +96,7 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     const session = new ChatSession(services, 'late');
     await session.say('join');
     await services.db.query(`update conversations set expires_at = now() - interval '1 minute' where contact_id = (select contact_id from identities where address = 'late')`);
-    expect((await session.say('Lina')).map((reply) => reply.text)).toEqual(['Hello! Write JOIN to join us.']);
+    expect((await session.say('Lina')).map((reply) => reply.text)).toEqual([FALLBACK]);
     const rows = await services.db.query(`select status from conversations where contact_id = (select contact_id from identities where address = 'late')`);
     expect(rows).toEqual([{ status: 'expired' }]);
   });
@@ -107,18 +110,53 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     expect(message).toEqual({ status: 'processed' });
   });
 
-  test('joining records the name, the group and the consent', async () => {
+  test('joining records the name, the language, the topics as groups and the consent; joining again updates them', async () => {
     const session = new ChatSession(services, 'joiner', 'fr');
-    await session.say('rejoindre');
-    await session.say('Chloé');
-    await session.say('oui');
-    const [contact] = await services.db.query(
-      `select c.name, c.language, array_agg(g.name) as groups from contacts c join memberships m on m.contact_id = c.id join groups g on g.id = m.group_id
-       where c.id = (select contact_id from identities where address = 'joiner') group by c.id`,
+    for (const text of ['rejoindre', 'Chloé', 'English', 'climate, education', 'yes']) await session.say(text);
+    const profile = () =>
+      services.db.query(
+        `select c.name, c.language, array_agg(g.name order by g.name) as groups from contacts c join memberships m on m.contact_id = c.id join groups g on g.id = m.group_id
+         where c.id = (select contact_id from identities where address = 'joiner') group by c.id`,
+      );
+    expect(await profile()).toEqual([{ name: 'Chloé', language: 'en', groups: ['climate', 'education', 'supporters'] }]);
+    for (const text of ['join', 'Français', '1', 'oui']) await session.say(text);
+    expect(await profile()).toEqual([{ name: 'Chloé', language: 'fr', groups: ['housing', 'supporters'] }]);
+    const consents = await services.db.query(`select channel, status, source from consents where contact_id = (select contact_id from identities where address = 'joiner') order by id`);
+    expect(consents).toEqual([
+      { channel: 'console', status: 'granted', source: 'flow:subscribe' },
+      { channel: 'console', status: 'granted', source: 'flow:subscribe' },
+    ]);
+    const [{ count }] = await services.db.query<{ count: number }>(`select count(*)::int as count from identities where address = 'joiner'`);
+    expect(count).toBe(1);
+  });
+
+  test('survey answers are stored typed, per question; a keen volunteer is flagged to organizers', async () => {
+    const session = new ChatSession(services, 'surveyed', 'ru');
+    for (const text of ['опрос', '2', '٩', 'Больше автобусов']) await session.say(text);
+    const answers = await services.db.query(
+      `select question, type, value_text, value_number, value_choices from survey_answers
+       where contact_id = (select contact_id from identities where address = 'surveyed') order by question`,
     );
-    expect(contact).toEqual({ name: 'Chloé', language: 'fr', groups: ['supporters'] });
-    const consents = await services.db.query(`select channel, status, source from consents where contact_id = (select contact_id from identities where address = 'joiner')`);
-    expect(consents).toEqual([{ channel: 'console', status: 'granted', source: 'flow:subscribe' }]);
+    expect(answers).toEqual([
+      { question: 'comment', type: 'text', value_text: 'Больше автобусов', value_number: null, value_choices: null },
+      { question: 'priority', type: 'choice', value_text: 'transport', value_number: null, value_choices: null },
+      { question: 'volunteer', type: 'number', value_text: null, value_number: 9, value_choices: null },
+    ]);
+    const notes = await services.db.query(`select channel, kind, body->>'text' as text from outbox where channel = 'slack'`);
+    const [{ contact_id }] = await services.db.query(`select contact_id from identities where address = 'surveyed'`);
+    // Organizers read it in the default language, whatever the supporter's.
+    expect(notes).toEqual([{ channel: 'slack', kind: 'notice', text: `Contact #${contact_id} (console) rated 9/10 for volunteering and wrote: Больше автобусов` }]);
+  });
+
+  test('a broadcast-style start runs a flow for someone who did not write, unless they are stopped', async () => {
+    const ids = await services.pipeline.startFlow({ channel: 'console', address: 'listener' }, 'alert', { text: 'March at 6 pm' });
+    expect(ids).toHaveLength(1);
+    // What waited for the terminal comes first, then the answer to what they typed.
+    expect((await new ChatSession(services, 'listener').say('stop')).map((reply) => reply.text)).toEqual([
+      'March at 6 pm',
+      'You will not receive any more messages from us. Write START if you change your mind.',
+    ]);
+    expect(await services.pipeline.startFlow({ channel: 'console', address: 'listener' }, 'alert', { text: 'Again' })).toEqual([]);
   });
 });
 
@@ -133,9 +171,7 @@ describe.each(backends)('restart on $name', (backend) => {
       await first.db.close();
       const second = await openTestServices(backend, { config, schema: first.schema });
       try {
-        expect((await new ChatSession(second, 'returning').say('Omar')).map((reply) => reply.text)).toEqual([
-          'Thank you, Omar. May we send you news and alerts here?\n1) Yes  2) No',
-        ]);
+        expect((await new ChatSession(second, 'returning').say('Omar')).map((reply) => reply.text)).toEqual(['Which language would you like us to write to you in?\n1) العربية  2) English  3) Français  4) Русский']);
       } finally {
         await second.db.close();
       }

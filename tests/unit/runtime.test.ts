@@ -16,28 +16,35 @@ function inlineFlow(steps: Flow['steps']): Flow {
 }
 
 describe('flow runtime', () => {
-  test('subscribe: asks the name, then consent with choices, then welcomes and records', () => {
+  test('subscribe: name, language, topics as groups, consent; each answer becomes an effect', () => {
     const start = startConversation(subscribe, contact(), env);
     expect(start.state).toMatchObject({ step: 'ask_name', status: 'waiting' });
     expect(start.replies.map((reply) => reply.text)).toEqual(['Welcome! What is your name?']);
 
     const named = continueConversation(subscribe, start.state, { text: '  Amina ' }, contact(), env);
     expect(named.effects).toEqual([{ kind: 'set_contact', field: 'name', value: 'Amina' }]);
-    expect(named.replies).toEqual([
-      {
-        text: 'Thank you, Amina. May we send you news and alerts here?',
-        choices: [{ id: 'yes', label: 'Yes' }, { id: 'no', label: 'No' }],
-        language: 'en',
-      },
+    expect(named.replies[0]!.choices!.map((choice) => choice.label)).toEqual(['العربية', 'English', 'Français', 'Русский']);
+
+    const french = continueConversation(subscribe, named.state, { text: 'Français' }, contact(), env);
+    expect(french.effects).toEqual([{ kind: 'set_contact', field: 'language', value: 'fr' }]);
+    // The next question is already in the language just chosen.
+    expect(french.replies[0]!.text).toBe('Quels sujets vous intéressent ? Répondez par un ou plusieurs numéros, par exemple : 1 3');
+
+    const topics = continueConversation(subscribe, french.state, { text: '3 1' }, contact('fr'), env);
+    expect(topics.effects).toEqual([
+      { kind: 'join', group: 'housing' },
+      { kind: 'leave', group: 'climate' },
+      { kind: 'join', group: 'transport' },
+      { kind: 'leave', group: 'education' },
     ]);
 
-    const agreed = continueConversation(subscribe, named.state, { text: '', choice: 'yes' }, { ...contact(), name: 'Amina' }, env);
+    const agreed = continueConversation(subscribe, topics.state, { text: '', choice: 'yes' }, { ...contact('fr'), name: 'Amina' }, env);
     expect(agreed.state.status).toBe('done');
     expect(agreed.effects).toEqual([
       { kind: 'join', group: 'supporters' },
       { kind: 'consent', status: 'granted', source: 'flow:subscribe' },
     ]);
-    expect(agreed.replies.map((reply) => reply.text)).toEqual(["You're in, Amina! Write STOP at any time to stop receiving messages."]);
+    expect(agreed.replies.map((reply) => reply.text)).toEqual(["C'est fait, Amina ! Écrivez STOP à tout moment pour ne plus recevoir de messages."]);
   });
 
   test.each([
