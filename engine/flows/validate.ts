@@ -301,24 +301,31 @@ function templateProblem(i18n: Translator, source: string): string | undefined {
 
 // ---- across files ---------------------------------------------------------------------
 
-/** A keyword (in any language) or a deep-link start claimed by two flows. */
+/** A keyword (in any language) or a deep-link start claimed by two flows, or by STOP/START. */
 function triggerProblems(files: FlowFile[], i18n: Translator, localesDir: string | undefined, localeFlowNames: boolean): Problem[] {
   const problems: Problem[] = [];
-  const claimed = new Map<string, { flow: string; where: string }>();
-  const claim = (word: string, flow: string, where: string, problem: () => Problem) => {
+  const localePath = (language: string) => (localesDir ? join(localesDir, language, 'triggers.json') : `locales/${language}/triggers.json`);
+  // STOP and START words are handled before any flow: a keyword can never be one.
+  const reserved = new Map<string, string[]>();
+  for (const language of i18n.languages) {
+    const { stop, start } = i18n.triggers(language);
+    for (const word of [...stop, ...start]) reserved.set(normalizeWord(word), [...(reserved.get(normalizeWord(word)) ?? []), language]);
+  }
+  const claimed = new Map<string, string>();
+  const claim = (word: string, flow: string, at: (message: string) => Problem) => {
     const key = normalizeWord(word);
+    const languages = reserved.get(key);
+    if (languages) return problems.push(at(`keyword "${word}" of flow "${flow}" is a STOP/START word (${[...new Set(languages)].join(', ')}), handled before any flow`));
     const owner = claimed.get(key);
-    if (owner && owner.flow !== flow) {
-      const base = problem();
-      problems.push({ ...base, message: `keyword "${word}" is claimed by flows "${owner.flow}" (${owner.where}) and "${flow}"` });
-    } else if (!owner) claimed.set(key, { flow, where });
+    if (owner && owner !== flow) problems.push(at(`keyword "${word}" is claimed by flows "${owner}" and "${flow}"`));
+    else if (!owner) claimed.set(key, flow);
   };
   const starts = new Map<string, string>();
   for (const file of files) {
     const triggers = file.data.triggers;
     const keywords: unknown[] = Array.isArray(triggers?.keywords) ? triggers.keywords : [];
     keywords.forEach((word, index) => {
-      if (typeof word === 'string') claim(word, file.id, file.path, () => file.problem(['triggers', 'keywords', index], ''));
+      if (typeof word === 'string') claim(word, file.id, (message) => file.problem(['triggers', 'keywords', index], message));
     });
     if (typeof triggers?.start === 'string') {
       const owner = starts.get(triggers.start);
@@ -328,18 +335,13 @@ function triggerProblems(files: FlowFile[], i18n: Translator, localesDir: string
   }
   const flowIds = new Set(files.map((file) => file.id));
   for (const language of i18n.languages) {
-    const path = localesDir ? join(localesDir, language, 'triggers.json') : `locales/${language}/triggers.json`;
-    const { keywords, stop, start } = i18n.triggers(language);
-    for (const [flow, words] of Object.entries(keywords)) {
+    const path = localePath(language);
+    for (const [flow, words] of Object.entries(i18n.triggers(language).keywords)) {
       if (!flowIds.has(flow)) {
         if (localeFlowNames) problems.push(jsonProblem(path, `"${flow}"`, `keywords for unknown flow "${flow}"${didYouMean(flow, flowIds)}`));
         continue;
       }
-      for (const word of words) claim(word, flow, path, () => jsonProblem(path, JSON.stringify(word), ''));
-    }
-    for (const word of [...stop, ...start]) {
-      const owner = claimed.get(normalizeWord(word));
-      if (owner) problems.push(jsonProblem(path, JSON.stringify(word), `"${word}" is both a STOP/START word and a keyword of flow "${owner.flow}"`));
+      for (const word of words) claim(word, flow, (message) => jsonProblem(path, JSON.stringify(word), message));
     }
   }
   return problems;

@@ -1,6 +1,6 @@
 // `type: multi`: several of `choices`, typed as numbers or labels separated by commas,
-// spaces or "and" ("1 3", "housing, climate"). The answer is the list of ids, in the
-// order of the choices.
+// spaces or "and" in any language ("1 3", "housing, climate", "logement et climat"). The
+// answer is the list of ids, in the order of the choices.
 import type { AskType } from './index.ts';
 import { choiceWords, labelled, matchChoice } from './choice.ts';
 
@@ -14,13 +14,22 @@ export const multi: AskType = {
     if (input.choice) return ids.includes(input.choice) ? { ok: true, value: [input.choice] } : { ok: false };
     const whole = matchChoice(undefined, input.text, ids, words);
     if (whole.ok) return { ok: true, value: [whole.value] };
-    const pieces = input.text.split(/[,;،\s]+|\s+(?:and|et|و|и)\s+/u).filter(Boolean);
-    const chosen = new Set<string>();
-    for (const piece of pieces) {
-      const match = matchChoice(undefined, piece, ids, words);
-      if (!match.ok) return { ok: false };
-      chosen.add(match.value as string);
-    }
+    // Labels may hold spaces ("Transports en commun"): try pieces between commas and
+    // "and"s first, then every word.
+    const joined = input.text.replace(/\s+(?:and|et|и|و)\s+/giu, ',');
+    const chosen = matchAll(joined.split(/[,;،]+/u), ids, words) ?? matchAll(joined.split(/[,;،\s]+/u), ids, words);
+    if (!chosen) return { ok: false };
     return chosen.size ? { ok: true, value: ids.filter((id) => chosen.has(id)) } : { ok: false };
   },
 };
+
+/** The ids all `pieces` name, or undefined when one of them names nothing. */
+function matchAll(pieces: string[], ids: string[], words: (id: string) => string[]): Set<string> | undefined {
+  const chosen = new Set<string>();
+  for (const piece of pieces.map((part) => part.trim()).filter(Boolean)) {
+    const match = matchChoice(undefined, piece, ids, words);
+    if (!match.ok) return undefined;
+    chosen.add(match.value as string);
+  }
+  return chosen;
+}
