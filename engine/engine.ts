@@ -4,10 +4,12 @@
 import { rmSync } from 'node:fs';
 import type { Config } from './config.ts';
 import { errors, describe } from './errors.ts';
+import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
 import { HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
+import { expireConversations } from './pipeline/expiry.ts';
 import { openServices, type Services } from './services.ts';
 import { claimEmbeddedDatabase } from './store/owner.ts';
 import type { Channel } from './types.ts';
@@ -17,11 +19,14 @@ const SWEEP_EVERY_MS = 10_000;
 export interface EngineOptions {
   log: Logger;
   channels?: Channel[];
+  /** Apply edits to flows/ and locales/ while running (default on). */
+  watch?: boolean;
 }
 
 export class Engine {
   private stopped = false;
   private sweepTimer?: NodeJS.Timeout;
+  readonly watcher: FlowWatcher;
 
   private constructor(
     readonly services: Services,
@@ -29,7 +34,9 @@ export class Engine {
     private readonly local: HttpServer | undefined,
     private readonly socket: string | undefined,
     private readonly releaseOwner: () => void,
-  ) {}
+  ) {
+    this.watcher = new FlowWatcher(services);
+  }
 
   static async start(config: Config, options: EngineOptions): Promise<Engine> {
     const { log } = options;
@@ -58,6 +65,7 @@ export class Engine {
     }
     const engine = new Engine(services, http, local, socket, releaseOwner);
     await engine.startWork();
+    if (options.watch !== false) engine.watcher.start();
     return engine;
   }
 
@@ -73,8 +81,10 @@ export class Engine {
     }
     // Console replies are delivered by the terminal session that waits for them.
     delivery.start(channels.filter((channel) => channel.name !== 'console').map((channel) => channel.name));
-    const sweep = () =>
-      pipeline.sweep(config.inboundSweepAfterMs).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
+    const sweep = async () => {
+      await pipeline.sweep(config.inboundSweepAfterMs).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
+      await expireConversations(this.services.db).catch((error) => log.error({ error: describe(error) }, 'expiry sweep failed'));
+    };
     // Messages a previous run accepted but did not process are handled now.
     await pipeline.sweep(0).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
     this.sweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
@@ -91,6 +101,7 @@ export class Engine {
     this.stopped = true;
     const { channels, pipeline, delivery, db, log } = this.services;
     clearInterval(this.sweepTimer);
+    this.watcher.stop();
     await Promise.allSettled(channels.map((channel) => channel.stop()));
     await this.http.close();
     await this.local?.close();

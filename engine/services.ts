@@ -2,6 +2,7 @@
 // and the delivery worker. `tocsin start` adds HTTP and the channels' lifecycles on top;
 // `tocsin chat` uses these alone when no engine owns the embedded database.
 import { ConsoleChannel } from '../bots/console.ts';
+import { WebhookChannel } from '../bots/webhook.ts';
 import type { Config } from './config.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { FlowFileError, formatProblem } from './flows/loader.ts';
@@ -55,7 +56,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     throw error;
   }
   const console = new ConsoleChannel();
-  const channels: Channel[] = [console, ...(options.channels ?? [])];
+  // The webhook channel carries the flows' `webhook` actions; it needs no configuration.
+  const channels: Channel[] = [console, new WebhookChannel(), ...(options.channels ?? [])];
   const metrics = new Metrics({ defaults: options.processMetrics, outboxDepth: () => outboxDepth(db) });
   const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
   const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });

@@ -31,6 +31,14 @@ describe('tocsin start on the embedded database', () => {
       expect(metrics).toContain('tocsin_outbound_messages_total{channel="console",outcome="sent"} 2');
       expect(metrics).toContain('tocsin_delivery_latency_seconds_bucket');
 
+      // Other commands go through the engine too.
+      await tocsin(['chat', '--user', 'pollster'], env, 'survey\n1\n');
+      const results = await tocsin(['results', 'survey', '--format', 'csv'], env);
+      expect(results.stderr).toBe('');
+      expect(results.stdout).toMatch(/^contact_id,question,type,value,answered_at\n\d+,priority,choice,housing,/);
+      const unknown = await tocsin(['results', 'survy'], env);
+      expect(unknown).toMatchObject({ code: 1, stderr: 'tocsin: no flow "survy" (did you mean "survey"?)\n' });
+
       const second = await startEngine(env).catch((error: Error) => error.message);
       expect(second).toContain('an engine already runs on the embedded database');
     } finally {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatSession } from '../bots/console.ts';
+import { renderResults } from '../engine/cli/commands/results.ts';
 import { InboundPipeline } from '../engine/pipeline/inbound.ts';
 import { pino } from 'pino';
 import type { InboundMessage } from '../engine/types.ts';
@@ -146,6 +147,23 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     const [{ contact_id }] = await services.db.query(`select contact_id from identities where address = 'surveyed'`);
     // Organizers read it in the default language, whatever the supporter's.
     expect(notes).toEqual([{ channel: 'slack', kind: 'notice', text: `Contact #${contact_id} (console) rated 9/10 for volunteering and wrote: Больше автобусов` }]);
+
+    // A second supporter answers; the results count both, per option, with labels in the default language.
+    for (const text of ['survey', 'housing', '4', 'no']) await new ChatSession(services, 'surveyed-2', 'en').say(text);
+    const { text } = await renderResults(services, 'survey', 'text');
+    expect(text.split('\n').slice(0, 8)).toEqual([
+      'priority (choice): 2 answers',
+      '  Housing               1   50%  ██████████',
+      '  Public transport      1   50%  ██████████',
+      '  Safety                0    0%  ',
+      '  Climate               0    0%  ',
+      'volunteer (number): 2 answers',
+      '  mean 6.5, min 4, max 9',
+      'comment (text): 2 answers',
+    ]);
+    const csv = (await renderResults(services, 'survey', 'csv')).text.split('\n');
+    expect(csv[0]).toBe('contact_id,question,type,value,answered_at');
+    expect(csv.filter((line) => line.includes(',volunteer,number,'))).toHaveLength(2);
   });
 
   test('a broadcast-style start runs a flow for someone who did not write, unless they are stopped', async () => {

@@ -1,6 +1,6 @@
 // Talks to a running engine over its local socket (see engine/http/local-api.ts).
 import { request } from 'node:http';
-import { errors } from '../errors.ts';
+import { errors, TocsinError } from '../errors.ts';
 
 export async function callEngine<T>(socket: string, path: string, body: unknown): Promise<T> {
   const payload = JSON.stringify(body);
@@ -12,6 +12,8 @@ export async function callEngine<T>(socket: string, path: string, body: unknown)
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
+          // 422: the engine refused the request with a message meant for people.
+          if (res.statusCode === 422) return reject(new TocsinError((JSON.parse(text) as { error: string }).error));
           if (res.statusCode !== 200) return reject(errors.engineUnreachable(socket, new Error(`HTTP ${res.statusCode}: ${text}`)));
           resolve(JSON.parse(text) as T);
         });

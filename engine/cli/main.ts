@@ -5,6 +5,7 @@ import { FlowFileError } from '../flows/loader.ts';
 import { chatCommand } from './commands/chat.ts';
 import { dbCommand } from './commands/db.ts';
 import { flowsCommand } from './commands/flows.ts';
+import { resultsCommand } from './commands/results.ts';
 import { startCommand } from './commands/start.ts';
 
 const program = new Command('tocsin')
@@ -16,6 +17,7 @@ program.addCommand(startCommand());
 program.addCommand(chatCommand());
 program.addCommand(dbCommand());
 program.addCommand(flowsCommand());
+program.addCommand(resultsCommand());
 
 try {
   await program.parseAsync(process.argv);

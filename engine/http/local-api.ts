@@ -6,6 +6,8 @@ import { chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatSession } from '../../bots/console.ts';
+import { renderResults } from '../cli/commands/results.ts';
+import { describe, TocsinError } from '../errors.ts';
 import type { Services } from '../services.ts';
 import { HttpServer, sendJson } from './server.ts';
 
@@ -28,6 +30,15 @@ export async function startLocalApi(services: Services, socket: string): Promise
   http.route('POST', '/chat/say', async (_request, response, body) => {
     const { text } = JSON.parse(body.toString('utf8')) as { text: string };
     sendJson(response, 200, { replies: await session(body).say(String(text)) });
+  });
+  http.route('POST', '/results', async (_request, response, body) => {
+    const { flow, format } = JSON.parse(body.toString('utf8')) as { flow: string; format: 'text' | 'csv' };
+    try {
+      sendJson(response, 200, await renderResults(services, String(flow), format === 'csv' ? 'csv' : 'text'));
+    } catch (error) {
+      if (!(error instanceof TocsinError)) throw error;
+      sendJson(response, 422, { error: describe(error) });
+    }
   });
   rmSync(socket, { force: true });
   await http.listen(socket);

@@ -1,0 +1,69 @@
+// Editing flows while the engine runs: a valid change applies to new conversations,
+// conversations under way finish on the version they started with, and an invalid
+// change is refused with its positions while the last good version keeps running.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ChatSession } from '../bots/console.ts';
+import { Engine } from '../engine/engine.ts';
+import { ROOT, testConfig } from './helpers/services.ts';
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+test('flows/ and locales/ edited under a running engine', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-watch-'));
+  cpSync(join(ROOT, 'flows'), join(dir, 'flows'), { recursive: true });
+  cpSync(join(ROOT, 'locales'), join(dir, 'locales'), { recursive: true });
+  const logs: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  const engine = await Engine.start(testConfig({ port: 0, flowsDir: join(dir, 'flows'), localesDir: join(dir, 'locales') }), { log });
+  try {
+    const { services } = engine;
+    const say = async (user: string, text: string) => (await new ChatSession(services, user).say(text)).map((reply) => reply.text);
+    const version = () => services.flows.get('subscribe')!.version;
+    const first = version();
+
+    expect(await say('early', 'join')).toEqual(['Welcome! What is your name?']);
+
+    // A valid edit: a new first question, and no language step any more.
+    const path = join(dir, 'flows/subscribe.yaml');
+    const original = readFileSync(path, 'utf8');
+    writeFileSync(
+      path,
+      original
+        .replace('say: subscribe.ask_name', 'say: { en: "Hi! Who are you?" }')
+        .replaceAll('next: ask_language', 'next: ask_topics')
+        .replace(/  ask_language:\n    say: subscribe.ask_language\n    ask: .*\n    next: ask_topics\n/, ''),
+    );
+    await waitFor(() => version() !== first).catch((error) => {
+      throw new Error(`${error.message}\n${logs.join('')}`);
+    });
+    expect(await say('late', 'join')).toEqual(['Hi! Who are you?']);
+    // The conversation under way stays on its version: it still asks for the language.
+    expect((await say('early', 'Amina'))[0]).toBe('Which language would you like us to write to you in?\n1) العربية  2) English  3) Français  4) Русский');
+
+    // A text edited in a locale applies too.
+    const en = join(dir, 'locales/en/common.json');
+    writeFileSync(en, readFileSync(en, 'utf8').replace('Hello! Write JOIN to join us,', 'Hi there! Write JOIN to join us,'));
+    await waitFor(() => services.i18n.text('common.fallback', 'en').startsWith('Hi there!'));
+    expect((await say('visitor', 'hello'))[0]).toMatch(/^Hi there! Write JOIN/);
+
+    // An invalid edit is refused with its positions; the last good version keeps running.
+    const good = version();
+    writeFileSync(path, original.replace('next: ask_consent', 'next: ask_consnt'));
+    await waitFor(() => logs.some((line) => line.includes('flow change refused')));
+    expect(logs.some((line) => line.includes(`subscribe.yaml:36:11: step \\"ask_topics\\" goes to unknown step \\"ask_consnt\\" (did you mean \\"ask_consent\\"?)`))).toBe(true);
+    expect(version()).toBe(good);
+    expect(await say('later', 'join')).toEqual(['Hi! Who are you?']);
+  } finally {
+    await engine.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
