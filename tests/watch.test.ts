@@ -67,3 +67,34 @@ test('flows/ and locales/ edited under a running engine', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('after a restart, a conversation under way finishes on its stored version, not the edited file', async () => {
+  const { openTestServices } = await import('./helpers/services.ts');
+  const { backends } = await import('./helpers/database.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'tocsin-versions-'));
+  cpSync(join(ROOT, 'flows'), join(dir, 'flows'), { recursive: true });
+  const config = { database: { kind: 'embedded' as const, dataDir: join(dir, 'data') }, dataDir: join(dir, 'data'), flowsDir: join(dir, 'flows') };
+  try {
+    const before = await openTestServices(backends[0]!, { config });
+    expect((await new ChatSession(before, 'steady').say('join')).map((reply) => reply.text)).toEqual(['Welcome! What is your name?']);
+    await before.close();
+
+    // While the engine is down, the flow loses its language step.
+    const path = join(dir, 'flows/subscribe.yaml');
+    const edited = readFileSync(path, 'utf8')
+      .replaceAll('next: ask_language', 'next: ask_topics')
+      .replace(/  ask_language:\n    say: subscribe.ask_language\n    ask: .*\n    next: ask_topics\n/, '');
+    writeFileSync(path, edited);
+
+    const after = await openTestServices(backends[0]!, { config });
+    try {
+      expect((await new ChatSession(after, 'steady').say('Omar'))[0]!.text).toMatch(/^Which language would you like/);
+      expect((await new ChatSession(after, 'newcomer').say('join'))[0]!.text).toBe('Welcome! What is your name?');
+      expect((await new ChatSession(after, 'newcomer').say('Lina'))[0]!.text).toMatch(/^Which topics interest you/);
+    } finally {
+      await after.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -116,3 +116,25 @@ describe('flow runtime', () => {
     expect(result.problems).toEqual(['step "vanished" no longer exists in flow "test"']);
   });
 });
+
+describe('what supporters type', () => {
+  test.each([
+    ['template syntax', '{{constructor.constructor "return process"}}'],
+    ['HTML', '<script>alert(1)</script>'],
+    ['RTL override and emoji', '\u202Eevil\u202C 👩🏽‍🚀'],
+    ['10,000 characters', 'x'.repeat(10_000)],
+  ])('%s gets the normal retry at a name question with a limit, or is kept as typed', (_kind, typed) => {
+    const started = startConversation(subscribe, contact(), env);
+    const result = continueConversation(subscribe, started.state, { text: typed }, contact(), env);
+    if (typed.length > 100) {
+      expect(result.replies.map((reply) => reply.text)).toEqual(['Please tell me your name (up to 100 characters).']);
+    } else {
+      expect(result.effects).toEqual([{ kind: 'set_contact', field: 'name', value: typed.trim() }]);
+      // The name is printed as typed, never run as a template nor turned into markup.
+      const named = { ...contact(), name: typed.trim() };
+      const language = continueConversation(subscribe, result.state, { text: 'English' }, named, env);
+      const topics = continueConversation(subscribe, language.state, { text: '1' }, named, env);
+      expect(topics.replies[0]!.text).toBe(`Thank you, ${typed.trim()}. May we send you news and alerts here?`);
+    }
+  });
+});
