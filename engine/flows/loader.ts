@@ -29,6 +29,8 @@ export class FlowFileError extends Error {
 /** A parsed flow file: its data, and where each part of it was written. */
 export class FlowFile {
   readonly id: string;
+  /** The file's content as plain data. */
+  readonly data: Record<string, any>;
 
   constructor(
     readonly path: string,
@@ -37,11 +39,8 @@ export class FlowFile {
     private readonly lines: LineCounter,
   ) {
     this.id = basename(path).replace(/\.ya?ml$/, '');
-  }
-
-  get data(): Record<string, any> {
-    const data = this.document.toJS();
-    return data && typeof data === 'object' && !Array.isArray(data) ? data : {};
+    const data = document.toJS();
+    this.data = data && typeof data === 'object' && !Array.isArray(data) ? data : {};
   }
 
   /** A problem at the value found at `keys` (or at its key, with `atKey`), else at the nearest parent. */
