@@ -31,12 +31,21 @@ export function isolateAll<T>(value: T, language: string): T {
 export type DateStyle = 'date' | 'time' | 'datetime';
 
 export function formatDate(value: Date | string | number, language: string, timezone: string | null | undefined, style: DateStyle = 'datetime'): string {
+  // A calendar date (a `date` answer, 2027-03-12) is the same day everywhere.
+  const calendarDate = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
+  if (calendarDate) [timezone, style] = ['UTC', 'date'];
   const date = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(date.getTime())) return String(value);
   const options: Intl.DateTimeFormatOptions = { timeZone: validTimezone(timezone) };
   if (style !== 'time') Object.assign(options, { weekday: 'long', day: 'numeric', month: 'long' });
-  if (style !== 'date') Object.assign(options, { hour: 'numeric', minute: '2-digit' });
+  // 6:30 PM where clocks have 12 hours, 02:30 where they have 24.
+  if (style !== 'date') Object.assign(options, { hour: twelveHours(language) ? 'numeric' : '2-digit', minute: '2-digit' });
   return new Intl.DateTimeFormat(language, options).format(date);
+}
+
+function twelveHours(language: string): boolean {
+  const cycle = new Intl.DateTimeFormat(language, { hour: 'numeric' }).resolvedOptions().hourCycle;
+  return cycle === 'h11' || cycle === 'h12';
 }
 
 export function formatNumber(value: number, language: string, options: Intl.NumberFormatOptions = {}): string {

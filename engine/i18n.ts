@@ -21,6 +21,33 @@ export type Resources = Record<string, Record<string, unknown>>;
 
 const DEFAULT_NAMESPACE = 'flows';
 
+/** The texts the engine itself says or reads (not the flows): every language needs them. */
+export const ENGINE_TEXTS = [
+  'common.language_name',
+  'common.yes',
+  'common.no',
+  'common.yes_words',
+  'common.no_words',
+  'common.today_words',
+  'common.tomorrow_words',
+  'common.retry',
+  'common.retry_number',
+  'common.retry_multi',
+  'common.retry_email',
+  'common.retry_phone',
+  'common.retry_date',
+  'common.fallback',
+  'common.stopped',
+  'common.restarted',
+  'common.rsvp.confirmed',
+  'common.rsvp.waitlisted',
+  'common.rsvp.declined',
+  'common.rsvp.maybe',
+  'common.rsvp.closed',
+  'common.rsvp.unknown_event',
+  'common.rsvp.promoted',
+];
+
 export class Translator {
   languages: string[] = [];
   private i18n!: i18n;
@@ -80,6 +107,11 @@ export class Translator {
     const { ns, path } = this.split(key);
     const bundle = this.resources[language]?.[ns];
     return lookup(bundle, path) !== undefined || lookup(bundle, `${path}_other`) !== undefined;
+  }
+
+  /** Whether `key` is a text in any language. */
+  exists(key: string): boolean {
+    return this.languages.some((language) => this.has(language, key));
   }
 
   /** The raw text of a key or inline map in one language (default language as fallback). */
@@ -153,6 +185,8 @@ export class Translator {
     this.handlebars.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
       const { language, root } = context(options);
       key = String(key).replace(/[\u2068\u2069]/g, ''); // a key read from data may carry bidi isolates
+      // Only keys are translated and rendered; any other value (a supporter's text) is printed as it is.
+      if (!translator.exists(key)) return key;
       const hash = options.hash as Record<string, unknown>;
       const count = typeof hash.count === 'number' ? hash.count : hash.count === undefined ? undefined : Number(hash.count);
       return translator.render(String(key), language, { ...root, ...hash, count: count === undefined ? undefined : formatNumber(count, language) }, count === undefined ? {} : { count });
@@ -207,11 +241,14 @@ function lookup(node: unknown, path: string): unknown {
   return current;
 }
 
-/** Lower case, no accents, no surrounding punctuation: how typed words are compared. */
+/**
+ * Lower case, no accents, no surrounding punctuation or spaces: how typed words are
+ * compared. Symbols stay, so that an emoji (👍) is a word too.
+ */
 export function normalizeWord(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLocaleLowerCase()
-    .replace(/^[\p{P}\p{S}\p{Z}\p{Cf}]+|[\p{P}\p{S}\p{Z}\p{Cf}]+$/gu, '');
+    .replace(/^[\p{P}\p{Z}\p{Cf}]+|[\p{P}\p{Z}\p{Cf}]+$/gu, '');
 }

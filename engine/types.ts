@@ -121,7 +121,7 @@ export type Effect =
   | { kind: 'leave'; group: string }
   | { kind: 'consent'; status: 'granted' | 'withdrawn'; source: string }
   /** A survey answer, stored typed. */
-  | { kind: 'answer'; question: string; type: string; value: unknown }
+  | { kind: 'answer'; flow: string; question: string; type: string; value: unknown }
   /** An RSVP; its outcome (confirmed, waitlisted at position N) is told at `replyAt`. */
   | { kind: 'rsvp'; event: string; answer: 'yes' | 'no' | 'maybe'; replyAt: number }
   /** A note for the organizers (posted to Slack). */

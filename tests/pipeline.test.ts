@@ -73,6 +73,12 @@ describe.each(backends)('inbound pipeline on $name', (backend) => {
     }
   });
 
+  test("a regional language hint is remembered by its language (fr-CA → fr)", async () => {
+    await new ChatSession(services, 'montreal', 'fr-CA').say('bonjour');
+    const [contact] = await services.db.query(`select language from contacts where id = (select contact_id from identities where address = 'montreal')`);
+    expect(contact).toEqual({ language: 'fr' });
+  });
+
   test('strange and oversized text is stored safely', async () => {
     const strange = 'مرحبا \u200F👩🏽‍🚀 \u202Eevil\u202C \u0007 {{constructor}} <script>';
     const huge = 'x'.repeat(100_000);

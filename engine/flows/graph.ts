@@ -22,13 +22,14 @@ export function flowToMermaid(flow: Flow): string {
 }
 
 function label(name: string, step: Step): string {
+  // In the order they run: actions, then the text, then the question.
   const parts = [`<b>${escape(name)}</b>`];
-  if (step.say !== undefined) parts.push(`say: ${escape(textName(step.say as Text))}`);
-  const ask = step.ask as { type?: string } | undefined;
-  if (ask?.type) parts.push(`ask: ${escape(ask.type)}`);
   for (const action of (step.do ?? []) as Record<string, unknown>[]) {
     for (const [key, value] of Object.entries(action)) parts.push(`${escape(key)}: ${escape(typeof value === 'string' ? value : JSON.stringify(value))}`);
   }
+  if (step.say !== undefined) parts.push(`say: ${escape(textName(step.say as Text))}`);
+  const ask = step.ask as { type?: string } | undefined;
+  if (ask?.type) parts.push(`ask: ${escape(ask.type)}`);
   return parts.join('<br/>');
 }
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { Translator } from '../i18n.ts';
-import { normalizeWord } from '../i18n.ts';
+import { ENGINE_TEXTS, normalizeWord } from '../i18n.ts';
 import type { Flow, Text } from '../types.ts';
 import { actions } from './actions/index.ts';
 import { askTypes } from './asks/index.ts';
@@ -51,7 +51,7 @@ export function validateFiles(files: FlowFile[], i18n: Translator, localesDir?: 
     problems.push(...meaningProblems(file, i18n, flowIds));
   }
   problems.push(...triggerProblems(files, i18n, localesDir, options.localeFlowNames ?? true));
-  if (localesDir) problems.push(...pluralProblems(i18n, localesDir));
+  if (localesDir) problems.push(...pluralProblems(i18n, localesDir), ...localeProblems(i18n, localesDir));
   return dedupe(problems);
 }
 
@@ -325,7 +325,9 @@ function triggerProblems(files: FlowFile[], i18n: Translator, localesDir: string
     const triggers = file.data.triggers;
     const keywords: unknown[] = Array.isArray(triggers?.keywords) ? triggers.keywords : [];
     keywords.forEach((word, index) => {
-      if (typeof word === 'string') claim(word, file.id, (message) => file.problem(['triggers', 'keywords', index], message));
+      if (typeof word !== 'string') return;
+      if (/\s/.test(word.trim())) problems.push(file.problem(['triggers', 'keywords', index], `keyword "${word}" has a space: a keyword is the first word of a message`));
+      else claim(word, file.id, (message) => file.problem(['triggers', 'keywords', index], message));
     });
     if (typeof triggers?.start === 'string') {
       const owner = starts.get(triggers.start);
@@ -342,6 +344,35 @@ function triggerProblems(files: FlowFile[], i18n: Translator, localesDir: string
         continue;
       }
       for (const word of words) claim(word, flow, (message) => jsonProblem(path, JSON.stringify(word), message));
+    }
+  }
+  return problems;
+}
+
+/** Every locale has the engine's own texts, every text is a valid template, trigger words are single words. */
+function localeProblems(i18n: Translator, localesDir: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const language of i18n.languages) {
+    const common = join(localesDir, language, 'common.json');
+    for (const key of ENGINE_TEXTS) {
+      if (!i18n.has(language, key)) problems.push({ path: common, line: 1, col: 1, message: `"${key.slice('common.'.length)}" is missing: the engine says it to supporters in ${language}` });
+    }
+    for (const namespace of ['common', 'flows']) {
+      const path = join(localesDir, language, `${namespace}.json`);
+      const walk = (node: unknown, keys: string[]) => {
+        if (typeof node === 'string') {
+          const problem = templateProblem(i18n, node);
+          if (problem) problems.push(jsonProblem(path, `"${keys.at(-1)}"`, `"${keys.join('.')}" is not a valid template: ${problem}`));
+        } else if (node && typeof node === 'object') {
+          for (const [key, child] of Object.entries(node)) walk(child, [...keys, key]);
+        }
+      };
+      walk(i18n.bundle(language, namespace), []);
+    }
+    const triggers = join(localesDir, language, 'triggers.json');
+    const { stop, start, keywords } = i18n.triggers(language);
+    for (const word of [...stop, ...start, ...Object.values(keywords).flat()]) {
+      if (/\s/.test(word.trim())) problems.push(jsonProblem(triggers, JSON.stringify(word), `"${word}" has a space: STOP/START words and keywords are single words (the first word of a message)`));
     }
   }
   return problems;

@@ -2,6 +2,7 @@
 // locked: STOP/START, then the flow (continue the conversation, or start one by
 // deep link or keyword), then its effects, state and replies written to the store.
 import { describe } from '../errors.ts';
+import { formatNumber } from '../format.ts';
 import { continueConversation, startConversation, type RunEnvironment, type RunResult } from '../flows/runtime.ts';
 import { loadFlowVersion } from '../flows/versions.ts';
 import type { Sql } from '../store/database.ts';
@@ -93,10 +94,11 @@ export class Turn {
       return this.conversation;
     }
 
-    if (!this.contact.language && i18n.supports(hint)) {
-      // Remember the language the channel reports, so that broadcasts reach them in it too;
-      // a language the contact chooses later replaces it.
-      await this.applyEffect({ kind: 'set_contact', field: 'language', value: hint });
+    const hinted = hint ? i18n.pickLanguage(null, hint) : undefined;
+    if (!this.contact.language && hint && hinted && hint.toLowerCase().startsWith(hinted)) {
+      // Remember the language the channel reports (fr-CA → fr), so that broadcasts reach
+      // them in it too; a language the contact chooses later replaces it.
+      await this.applyEffect({ kind: 'set_contact', field: 'language', value: hinted });
     }
     const view = this.contactView(i18n.pickLanguage(this.contact.language, hint));
     const env = await this.environment(view.language);
@@ -245,7 +247,7 @@ export class Turn {
           [
             this.contact.id,
             this.conversationId,
-            flow?.id ?? '',
+            effect.flow,
             effect.question,
             effect.type,
             typeof effect.value === 'string' ? effect.value : null,
@@ -278,7 +280,7 @@ export class Turn {
     const key = `common.rsvp.${outcome.status}`;
     // Waiting lists tell how many people are ahead: the plural form follows that number.
     const ahead = outcome.status === 'waitlisted' ? outcome.position - 1 : 0;
-    const text = outcome.status === 'waitlisted' ? i18n.render(key, language, { ...data, count: ahead }, { count: ahead }) : i18n.render(key, language, data);
+    const text = outcome.status === 'waitlisted' ? i18n.render(key, language, { ...data, count: formatNumber(ahead, language) }, { count: ahead }) : i18n.render(key, language, data);
     return { kind: 'reply', message: { text } };
   }
 

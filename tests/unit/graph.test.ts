@@ -12,5 +12,5 @@ test('a flow as a Mermaid diagram: steps, then routes with their answers and con
   expect(lines).toContain('  s_ask_consent -->|yes| s_welcome');
   expect(lines).toContain('  s_ask_consent -->|no| s_goodbye');
   expect(lines).toContain('  s_ask_name --> s_ask_language');
-  expect(lines).toContain('  s_welcome["<b>welcome</b><br/>say: subscribe.welcome<br/>join: supporters<br/>consent: granted"]');
+  expect(lines).toContain('  s_welcome["<b>welcome</b><br/>join: supporters<br/>consent: granted<br/>say: subscribe.welcome"]');
 });

@@ -101,6 +101,24 @@ describe('flow runtime', () => {
     expect(two.replies.map((reply) => reply.text)).toEqual(['Thanks from Lyon: {{vars.city}} is <b>great</b>']);
   });
 
+  test('numbers: "1,000" in English is a thousand; "7,5" elsewhere is seven and a half', () => {
+    const flow = inlineFlow({ n: { ask: { type: 'number', save: 'vars.n' } } });
+    const answer = (text: string, language: string) => continueConversation(flow, startConversation(flow, contact(language), env).state, { text }, contact(language), env).state.vars.n;
+    expect(answer('1,000', 'en')).toBe(1000);
+    expect(answer('7,5', 'fr')).toBe(7.5);
+    expect(answer('7.5', 'ru')).toBe(7.5);
+  });
+
+  test('an answer given before a goto is recorded for the flow that asked it', () => {
+    const next = inlineFlow({ thanks: { say: { en: 'Thanks' } } });
+    const flow = inlineFlow({ q: { ask: { type: 'text' }, next: 'jump' }, jump: { do: [{ goto: 'next' }] } });
+    const withOthers: RunEnvironment = { ...env, flows: { get: (id) => (id === 'next' ? { ...next, id: 'next' } : undefined) } };
+    const result = continueConversation(flow, startConversation(flow, contact(), withOthers).state, { text: 'hello' }, contact(), withOthers);
+    expect(result.flow.id).toBe('next');
+    expect(result.effects).toEqual([{ kind: 'answer', flow: 'test', question: 'q', type: 'text', value: 'hello' }]);
+    expect(result.replies.map((reply) => reply.text)).toEqual(['Thanks']);
+  });
+
   test('a loop without waiting is stopped', () => {
     const flow = inlineFlow({ a: { next: 'b' }, b: { next: 'a' } });
     const result = startConversation(flow, contact(), env);

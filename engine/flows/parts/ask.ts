@@ -50,6 +50,6 @@ export function save(spec: Pick<AskSpec, 'save' | 'type' | 'choices'>, step: str
   } else {
     const question = target?.startsWith('answers.') ? target.slice('answers.'.length) : step;
     ctx.state.answers[question] = value;
-    ctx.effect({ kind: 'answer', question, type: spec.type, value });
+    ctx.effect({ kind: 'answer', flow: ctx.flow.id, question, type: spec.type, value });
   }
 }
