@@ -2,7 +2,7 @@
 // in engine/types.ts), and the normalized send results adapters return.
 import type { SendResult } from '../engine/types.ts';
 
-export type { Channel, ChannelCapabilities, InboundHandler, InboundMessage, OutboundMessage, SendResult } from '../engine/types.ts';
+export type { Channel, ChannelCapabilities, ChannelContext, InboundHandler, InboundMessage, OutboundMessage, SendResult } from '../engine/types.ts';
 
 export const sent = (channelMessageId?: string): SendResult => ({ status: 'sent', channelMessageId });
 

@@ -49,6 +49,8 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string;
+  /** Whether PUBLIC_URL was set (webhook modes need a real public address). */
+  publicUrlSet: boolean;
   flowsDir: string;
   localesDir: string;
   defaultLanguage: string;
@@ -89,6 +91,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     host,
     port,
     publicUrl: httpUrl('PUBLIC_URL', get('PUBLIC_URL')) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    publicUrlSet: get('PUBLIC_URL') !== undefined,
     flowsDir: resolve(get('FLOWS_DIR') ?? DEFAULTS.flowsDir),
     localesDir: resolve(get('LOCALES_DIR') ?? DEFAULTS.localesDir),
     defaultLanguage: languageCode('DEFAULT_LANGUAGE', get('DEFAULT_LANGUAGE')) ?? DEFAULTS.defaultLanguage,

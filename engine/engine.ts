@@ -4,6 +4,7 @@
 import { rmSync } from 'node:fs';
 import type { Config } from './config.ts';
 import { errors, describe } from './errors.ts';
+import { channelsFromConfig } from './channels.ts';
 import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
@@ -12,7 +13,7 @@ import type { Logger } from './log.ts';
 import { expireConversations } from './pipeline/expiry.ts';
 import { openServices, type Services } from './services.ts';
 import { claimEmbeddedDatabase } from './store/owner.ts';
-import type { Channel } from './types.ts';
+import type { Channel, ChannelContext, InboundMessage } from './types.ts';
 
 const SWEEP_EVERY_MS = 10_000;
 
@@ -52,7 +53,8 @@ export class Engine {
     let http: HttpServer | undefined;
     let local: HttpServer | undefined;
     try {
-      services = await openServices(config, { log, channels: options.channels, processMetrics: true });
+      const extra = options.channels;
+      services = await openServices(config, { log, channels: (parts) => [...channelsFromConfig(parts), ...(extra ?? [])], processMetrics: true });
       http = new HttpServer(log);
       addObservabilityRoutes(http, services.db, services.metrics);
       await http.listen(config.port, config.host);
@@ -71,14 +73,14 @@ export class Engine {
 
   private async startWork() {
     const { pipeline, delivery, channels, log, config } = this.services;
-    for (const channel of channels) {
-      await channel.start(async (message) => {
-        const accepted = await pipeline.accept(message);
-        if (!accepted.duplicate) {
-          pipeline.process(accepted.contactId).catch((error) => log.error({ contact: accepted.contactId, error: describe(error) }, 'processing failed; the sweep will retry'));
-        }
-      });
-    }
+    const context = { route: this.http.route.bind(this.http) };
+    const onInbound = async (message: InboundMessage) => {
+      const accepted = await pipeline.accept(message);
+      if (!accepted.duplicate) {
+        pipeline.process(accepted.contactId).catch((error) => log.error({ contact: accepted.contactId, error: describe(error) }, 'processing failed; the sweep will retry'));
+      }
+    };
+    for (const channel of channels) await this.startChannel(channel, onInbound, context);
     // Console replies are delivered by the terminal session that waits for them.
     delivery.start(channels.filter((channel) => channel.name !== 'console').map((channel) => channel.name));
     const sweep = async () => {
@@ -89,6 +91,19 @@ export class Engine {
     await pipeline.sweep(0).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
     this.sweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
     this.sweepTimer.unref();
+  }
+
+  /** A channel that cannot start (its service is unreachable) is tried again, with backoff, without holding up the rest. */
+  private async startChannel(channel: Channel, onInbound: (message: InboundMessage) => Promise<void>, context: ChannelContext, attempt = 1): Promise<void> {
+    try {
+      await channel.start(onInbound, context);
+    } catch (error) {
+      if (this.stopped) return;
+      const delay = Math.min(5 * 60_000, 5000 * 2 ** (attempt - 1));
+      this.services.log.error({ channel: channel.name, retryInMs: delay, error: describe(error) }, `channel ${channel.name} could not start; retrying`);
+      const timer = setTimeout(() => void this.startChannel(channel, onInbound, context, attempt + 1), delay);
+      timer.unref();
+    }
   }
 
   get url(): string {

@@ -30,10 +30,13 @@ export interface Services {
   channels: Channel[];
 }
 
+/** Builds channels once the languages and the database are ready. */
+export type ChannelFactory = (parts: { config: Config; log: Logger; i18n: Translator; db: Database }) => Channel[];
+
 export interface ServiceOptions {
   log: Logger;
-  /** Channels besides the console (Telegram, WhatsApp...). */
-  channels?: Channel[];
+  /** Channels besides the console and webhooks (Telegram, WhatsApp...). */
+  channels?: Channel[] | ChannelFactory;
   database?: OpenOptions;
   /** Export process metrics too (the long-running engine does). */
   processMetrics?: boolean;
@@ -57,7 +60,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   }
   const console = new ConsoleChannel();
   // The webhook channel carries the flows' `webhook` actions; it needs no configuration.
-  const channels: Channel[] = [console, new WebhookChannel(), ...(options.channels ?? [])];
+  const extra = typeof options.channels === 'function' ? options.channels({ config, log, i18n, db }) : (options.channels ?? []);
+  const channels: Channel[] = [console, new WebhookChannel(), ...extra];
   const metrics = new Metrics({ defaults: options.processMetrics, outboxDepth: () => outboxDepth(db) });
   const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
   const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });

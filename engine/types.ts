@@ -53,16 +53,26 @@ export interface ChannelCapabilities {
   maxTextLength: number;
   /** Messages per second the channel accepts overall. */
   ratePerSecond: number;
+  /** Shortest gap between two messages to one address, in ms (Telegram: 1 s per chat, 3 s per group). */
+  addressIntervalMs?(address: string): number;
+  /** Up to this share of the gap is added at random (WhatsApp: do not look like a machine). */
+  jitter?: number;
 }
 
 /** Where an adapter hands what it receives. Resolves once the message is stored. */
 export type InboundHandler = (message: InboundMessage) => Promise<void>;
 
+/** What the engine offers adapters when they start. */
+export interface ChannelContext {
+  /** Adds a route to the engine's HTTP server (webhooks). */
+  route(method: string, path: string, handler: (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse, body: Buffer) => unknown): void;
+}
+
 /** One adapter per channel in `bots/`; each is thin: the vendor's world in, SendResult out. */
 export interface Channel {
   readonly name: ChannelName;
   readonly capabilities: ChannelCapabilities;
-  start(onInbound: InboundHandler): Promise<void>;
+  start(onInbound: InboundHandler, context?: ChannelContext): Promise<void>;
   stop(): Promise<void>;
   send(address: string, message: OutboundMessage): Promise<SendResult>;
 }

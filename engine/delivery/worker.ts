@@ -56,7 +56,8 @@ export class DeliveryWorker {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     for (const channel of options.channels) {
       this.channels.set(channel.name, channel);
-      this.limiters.set(channel.name, new RateLimiter(channel.capabilities.ratePerSecond));
+      const { ratePerSecond, addressIntervalMs, jitter } = channel.capabilities;
+      this.limiters.set(channel.name, new RateLimiter({ perSecond: ratePerSecond, addressIntervalMs: addressIntervalMs?.bind(channel.capabilities), jitter }));
     }
   }
 
@@ -169,7 +170,7 @@ export class DeliveryWorker {
   private async sendRow(channel: Channel, limiter: RateLimiter, row: ClaimedRow): Promise<SendResult> {
     let last: SendResult = { status: 'sent' };
     for (const part of fitToChannel(row.body, channel.capabilities)) {
-      const wait = limiter.reserve();
+      const wait = limiter.reserve(row.address);
       if (wait > 0) await sleep(wait);
       last = await this.sendWithTimeout(channel, row.address, part);
       if (last.status !== 'sent') return last;

@@ -31,8 +31,10 @@ export function startCommand() {
 /** Says which channels are on, and how to turn on the others. */
 function describeChannels(config: Config, log: Logger) {
   log.info('channel console: on (talk to the flows with `npx tocsin chat` in another terminal)');
+  if (config.telegram) log.info(`channel telegram: on (${config.telegram.webhookSecret && config.publicUrlSet ? 'webhook' : 'long polling'})`);
+  else log.info('channel telegram: off (set TELEGRAM_BOT_TOKEN to enable it)');
   const others: [string, boolean, string][] = [
-    ['telegram', !!config.telegram, 'set TELEGRAM_BOT_TOKEN'],
+
     ['whatsapp', !!config.whatsapp, 'set WHATSAPP_ENABLED=1'],
     ['email', !!config.email, 'set SMTP_URL and EMAIL_FROM'],
     ['slack (organizers)', !!config.slack, 'set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET'],
