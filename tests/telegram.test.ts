@@ -122,6 +122,34 @@ describe('telegram, long polling', () => {
     expect(fake.sentTo(7007)).toHaveLength(1);
   });
 
+  test('the survey over Telegram: a button, a number, a comment', async () => {
+    const user = { id: 7009, language_code: 'en' };
+    fake.userSays(user, '/survey');
+    await waitFor(() => fake.sentTo(7009).length === 1);
+    expect(fake.sentTo(7009)[0]!.buttons).toEqual(['Housing', 'Public transport', 'Safety', 'Climate']);
+    fake.userPresses(user, 'c:safety');
+    await waitFor(() => fake.sentTo(7009).length === 2);
+    fake.userSays(user, '7');
+    await waitFor(() => fake.sentTo(7009).length === 3);
+    fake.userSays(user, 'More light in the park');
+    await waitFor(() => fake.sentTo(7009).length === 4);
+    expect(fake.sentTo(7009).at(-1)!.text).toBe('Thank you for your answers, they really help us!');
+  });
+
+  test('RSVP over Telegram, with an event in the store', async () => {
+    await engine.services.db.query(`insert into events (slug, title, starts_at, timezone, capacity) values ('tg-meetup', '{"en": "Meetup"}', '2031-01-10T18:00:00Z', 'Europe/London', 10)`);
+    engine.services.pipeline.deps.flowData.invalidate();
+    const user = { id: 7010, language_code: 'en' };
+    fake.userSays(user, '/rsvp');
+    await waitFor(() => fake.sentTo(7010).length === 1);
+    expect(fake.sentTo(7010)[0]).toEqual({ text: 'Which event would you like to answer for?', buttons: ['Meetup — Friday, January 10 at 6:00 PM'] });
+    fake.userPresses(user, 'c:tg-meetup');
+    await waitFor(() => fake.sentTo(7010).length === 2);
+    fake.userPresses(user, 'c:yes');
+    await waitFor(() => fake.sentTo(7010).length === 4);
+    expect(fake.sentTo(7010)[2]!.text).toBe("You're confirmed for Meetup on Friday, January 10 at 6:00 PM. See you there!");
+  });
+
   test('5xx answers are retried', async () => {
     fake.fail('sendMessage', { status: 502, description: 'Bad Gateway' }, 2);
     fake.userSays({ id: 7008, language_code: 'en' }, 'hello');
@@ -181,6 +209,25 @@ describe('telegram, webhook mode', () => {
     const response = await fetch(`${engine.url}/telegram/webhook`, { method: 'POST', headers: { 'x-telegram-bot-api-secret-token': secret }, body: 'not json' });
     expect(response.status).toBe(400);
   });
+});
+
+describe('tocsin start with TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT', () => {
+  test('the engine process talks to the Bot API it is pointed at', async () => {
+    const { startEngine, exited } = await import('./helpers/cli.ts');
+    const fake = new FakeTelegram();
+    await fake.start();
+    const engine = await startEngine({ DATABASE_URL: 'memory://', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_ROOT: fake.url });
+    try {
+      await waitFor(() => engine.output().includes('channel telegram: on (long polling)'));
+      fake.userSays({ id: 9001, language_code: 'fr' }, '/start');
+      await waitFor(() => fake.sentTo(9001).length === 1, 20_000);
+      expect(fake.sentTo(9001)[0]!.text).toBe('Bienvenue ! Comment vous appelez-vous ?');
+    } finally {
+      engine.child.kill('SIGTERM');
+      expect(await exited(engine.child)).toBe(0);
+      await fake.stop();
+    }
+  }, 60_000);
 });
 
 describe('telegram mapping', () => {
