@@ -9,7 +9,7 @@ import type { Update } from 'telegraf/types';
 import type { Logger } from '../engine/log.ts';
 import type { Translator } from '../engine/i18n.ts';
 import type { Channel, ChannelContext, InboundHandler, InboundMessage, OutboundMessage, SendResult } from './channel.ts';
-import { permanent, retryAfter, sent } from './channel.ts';
+import { permanent, retryAfter, sent, storeWithRetry } from './channel.ts';
 
 export const TELEGRAM = 'telegram';
 export const WEBHOOK_PATH = '/telegram/webhook';
@@ -140,18 +140,13 @@ export class TelegramChannel implements Channel {
     return next;
   }
 
-  /** In polling mode an update is confirmed to Telegram once handled: keep trying to store it. */
-  private async deliverInbound(message: InboundMessage) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.onInbound!(message);
-      } catch (error) {
-        if (!this.polling || this.stopping) throw error;
-        const delay = Math.min(30_000, 500 * 2 ** attempt);
-        this.options.log.error({ error: (error as Error).message, retryInMs: delay }, 'telegram update not stored yet; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+  /** In polling mode an update is confirmed to Telegram once handled: keep trying to store it. (A webhook answers 503 instead, and Telegram sends it again.) */
+  private deliverInbound(message: InboundMessage) {
+    if (!this.polling) return this.onInbound!(message);
+    return storeWithRetry(this.onInbound!, message, {
+      stopping: () => this.stopping,
+      onError: (error, retryInMs) => this.options.log.error({ error: error.message, retryInMs }, 'telegram update not stored yet; retrying'),
+    });
   }
 
   /** The bot's menu, in each shipped language (descriptions from common.json `commands`). */

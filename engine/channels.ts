@@ -1,9 +1,15 @@
 // The channels the configuration turns on (besides the console and webhooks, always on).
+import { join } from 'node:path';
 import { TelegramChannel } from '../bots/telegram.ts';
+import { WhatsAppChannel, type WhatsAppClient } from '../bots/whatsapp.ts';
+import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
+import type { Config } from './config.ts';
+import type { Database } from './store/database.ts';
 import type { ChannelFactory } from './services.ts';
+import type { Channel } from './types.ts';
 
-export const channelsFromConfig: ChannelFactory = ({ config, log, i18n }) => {
-  const channels = [];
+export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db }) => {
+  const channels: Channel[] = [];
   if (config.telegram) {
     channels.push(
       new TelegramChannel({
@@ -17,5 +23,27 @@ export const channelsFromConfig: ChannelFactory = ({ config, log, i18n }) => {
       }),
     );
   }
+  if (config.whatsapp) {
+    channels.push(
+      new WhatsAppChannel({ createClient: () => createWhatsAppClient(config, db), log: log.child({ channel: 'whatsapp' }), secondsPerMessage: config.whatsapp.secondsPerMessage }),
+    );
+  }
   return channels;
 };
+
+/** The real whatsapp-web.js client: the system's Chromium, the session kept in PostgreSQL. */
+async function createWhatsAppClient(config: Config, db: Database): Promise<WhatsAppClient> {
+  // Loaded only when WhatsApp is on: it brings puppeteer along.
+  const { default: wweb } = await import('whatsapp-web.js');
+  const dataPath = join(config.dataDir, 'whatsapp');
+  const client = new wweb.Client({
+    authStrategy: new wweb.RemoteAuth({ store: new PostgresSessionStore(db, dataPath), dataPath, backupSyncIntervalMs: 5 * 60_000 }),
+    puppeteer: {
+      executablePath: config.whatsapp!.chromiumPath,
+      headless: true,
+      // A server has no display, often no sandbox and a small /dev/shm, and no reason to phone home.
+      args: ['--no-sandbox', '--disable-setuid-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  });
+  return client as unknown as WhatsAppClient;
+}

@@ -18,6 +18,8 @@ export const DEFAULTS = {
   telegramRateLimit: 30,
   slackApiUrl: 'https://slack.com/api/',
   whatsappChromiumPath: '/usr/bin/chromium',
+  /** One WhatsApp message every this many seconds (plus up to half as much at random). */
+  whatsappSecondsPerMessage: 3,
   logLevel: 'info',
   /** Longer inbound texts are cut to this many characters (and a warning is logged). */
   maxInboundText: 8000,
@@ -59,7 +61,7 @@ export interface Config {
   maxInboundText: number;
   telegram?: { token: string; apiRoot: string; webhookSecret?: string; rateLimit: number };
   slack?: { botToken: string; signingSecret: string; apiUrl: string; organizers: string[] };
-  whatsapp?: { chromiumPath: string };
+  whatsapp?: { chromiumPath: string; secondsPerMessage: number };
   email?: { smtpUrl: string; from: string; inboundPort?: number };
   delivery: typeof DEFAULTS.delivery;
   inboundSweepAfterMs: number;
@@ -126,7 +128,10 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     };
   }
   if (flag('WHATSAPP_ENABLED', get('WHATSAPP_ENABLED'))) {
-    config.whatsapp = { chromiumPath: get('WHATSAPP_CHROMIUM_PATH') ?? DEFAULTS.whatsappChromiumPath };
+    config.whatsapp = {
+      chromiumPath: get('WHATSAPP_CHROMIUM_PATH') ?? DEFAULTS.whatsappChromiumPath,
+      secondsPerMessage: positiveNumber('WHATSAPP_SECONDS_PER_MESSAGE', get('WHATSAPP_SECONDS_PER_MESSAGE')) ?? DEFAULTS.whatsappSecondsPerMessage,
+    };
   }
   const smtpUrl = get('SMTP_URL');
   if (smtpUrl) {

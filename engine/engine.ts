@@ -7,6 +7,9 @@ import { errors, describe } from './errors.ts';
 import { channelsFromConfig } from './channels.ts';
 import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
+import { adminRoute } from './http/admin.ts';
+import { sendJson } from './http/server.ts';
+import { WhatsAppChannel } from '../bots/whatsapp.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
 import { HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
@@ -56,7 +59,8 @@ export class Engine {
       const extra = options.channels;
       services = await openServices(config, { log, channels: (parts) => [...channelsFromConfig(parts), ...(extra ?? [])], processMetrics: true });
       http = new HttpServer(log);
-      addObservabilityRoutes(http, services.db, services.metrics);
+      addObservabilityRoutes(http, services.db, services.metrics, services.channels);
+      addChannelAdminRoutes(http, config.adminToken, services.channels);
       await http.listen(config.port, config.host);
       if (socket) local = await startLocalApi(services, socket);
     } catch (error) {
@@ -127,4 +131,13 @@ export class Engine {
     this.releaseOwner();
     log.info('engine stopped');
   }
+}
+
+/** GET /api/whatsapp/qr: the code to scan while WhatsApp waits to be linked. */
+function addChannelAdminRoutes(http: HttpServer, adminToken: string | undefined, channels: Channel[]) {
+  const whatsapp = channels.find((channel): channel is WhatsAppChannel => channel instanceof WhatsAppChannel);
+  adminRoute(http, adminToken, 'GET', '/api/whatsapp/qr', (_request, response) => {
+    if (!whatsapp) return sendJson(response, 404, { error: 'WhatsApp is off: set WHATSAPP_ENABLED=1' });
+    sendJson(response, 200, { state: whatsapp.state, qr: whatsapp.qr ?? null });
+  });
 }

@@ -20,7 +20,21 @@ export class Metrics {
   });
   readonly outboxDepth: Gauge<'channel'>;
 
-  constructor(options: { defaults?: boolean; outboxDepth?: () => Promise<Record<string, number>> } = {}) {
+  readonly channelState: Gauge<'channel' | 'state'>;
+
+  constructor(options: { defaults?: boolean; outboxDepth?: () => Promise<Record<string, number>>; channelStates?: () => Record<string, string> } = {}) {
+    const states = options.channelStates;
+    this.channelState = new Gauge({
+      name: 'tocsin_channel_state',
+      help: 'Connection state of channels that have one (1 for the current state)',
+      labelNames: ['channel', 'state'],
+      registers: [this.registry],
+      collect() {
+        if (!states) return;
+        this.reset();
+        for (const [channel, state] of Object.entries(states())) this.set({ channel, state }, 1);
+      },
+    });
     if (options.defaults) collectDefaultMetrics({ register: this.registry, prefix: 'tocsin_' });
     const depth = options.outboxDepth;
     this.outboxDepth = new Gauge({

@@ -62,7 +62,11 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   // The webhook channel carries the flows' `webhook` actions; it needs no configuration.
   const extra = typeof options.channels === 'function' ? options.channels({ config, log, i18n, db }) : (options.channels ?? []);
   const channels: Channel[] = [console, new WebhookChannel(), ...extra];
-  const metrics = new Metrics({ defaults: options.processMetrics, outboxDepth: () => outboxDepth(db) });
+  const metrics = new Metrics({
+    defaults: options.processMetrics,
+    outboxDepth: () => outboxDepth(db),
+    channelStates: () => Object.fromEntries(channels.filter((channel) => channel.status).map((channel) => [channel.name, channel.status!()])),
+  });
   const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
   const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });
   return { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels };

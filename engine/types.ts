@@ -75,6 +75,8 @@ export interface Channel {
   start(onInbound: InboundHandler, context?: ChannelContext): Promise<void>;
   stop(): Promise<void>;
   send(address: string, message: OutboundMessage): Promise<SendResult>;
+  /** For /healthz and /metrics: `ready`, `qr`, `disconnected`... (channels with a connection). */
+  status?(): string;
 }
 
 // ---- Flows ----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 // Every migration, oldest first. A new migration is a new file here and one line below.
 import { Migration20261121_core } from './Migration20261121_core.ts';
 import { Migration20261121_flows } from './Migration20261121_flows.ts';
+import { Migration20261121_whatsapp } from './Migration20261121_whatsapp.ts';
 
 export const migrations = [
   { name: 'Migration20261121_core', class: Migration20261121_core },
   { name: 'Migration20261121_flows', class: Migration20261121_flows },
+  { name: 'Migration20261121_whatsapp', class: Migration20261121_whatsapp },
 ];

@@ -243,4 +243,15 @@ export const SurveyAnswer = defineEntity({
   },
 });
 
-export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer];
+/** The WhatsApp Web session (whatsapp-web.js RemoteAuth), so a login survives restarts and moves with the database. */
+export const WhatsappSession = defineEntity({
+  name: 'WhatsappSession',
+  tableName: 'whatsapp_sessions',
+  properties: {
+    session: p.text().primary(),
+    data: p.blob(),
+    updatedAt: createdAt(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession];

@@ -41,6 +41,6 @@ describe('configuration', () => {
   test('channels are enabled by their variables', () => {
     const config = loadConfig({ TELEGRAM_BOT_TOKEN: '123:abc', TELEGRAM_API_ROOT: 'http://127.0.0.1:9/', WHATSAPP_ENABLED: '1' });
     expect(config.telegram).toEqual({ token: '123:abc', apiRoot: 'http://127.0.0.1:9', webhookSecret: undefined, rateLimit: 30 });
-    expect(config.whatsapp).toEqual({ chromiumPath: '/usr/bin/chromium' });
+    expect(config.whatsapp).toEqual({ chromiumPath: '/usr/bin/chromium', secondsPerMessage: 3 });
   });
 });

@@ -33,9 +33,10 @@ function describeChannels(config: Config, log: Logger) {
   log.info('channel console: on (talk to the flows with `npx tocsin chat` in another terminal)');
   if (config.telegram) log.info(`channel telegram: on (${config.telegram.webhookSecret && config.publicUrlSet ? 'webhook' : 'long polling'})`);
   else log.info('channel telegram: off (set TELEGRAM_BOT_TOKEN to enable it)');
+  if (config.whatsapp) log.info(`channel whatsapp: on (Chromium at ${config.whatsapp.chromiumPath}; one message every ${config.whatsapp.secondsPerMessage} s or more)`);
+  else log.info('channel whatsapp: off (set WHATSAPP_ENABLED=1 to enable it; see docs/channels/whatsapp.md)');
   const others: [string, boolean, string][] = [
 
-    ['whatsapp', !!config.whatsapp, 'set WHATSAPP_ENABLED=1'],
     ['email', !!config.email, 'set SMTP_URL and EMAIL_FROM'],
     ['slack (organizers)', !!config.slack, 'set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET'],
   ];
