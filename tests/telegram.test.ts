@@ -205,6 +205,34 @@ describe('telegram, webhook mode', () => {
     expect(fake.sentTo(8002)).toHaveLength(1);
   });
 
+  test('the survey through the webhook, and an alert started for a Telegram contact', async () => {
+    let updateId = 100;
+    const from = { id: 8003, is_bot: false, first_name: 'Chloé', language_code: 'fr' };
+    const say = (text: string) =>
+      post({ update_id: updateId++, message: { message_id: updateId, date: Math.floor(Date.now() / 1000), chat: { id: 8003, type: 'private' }, from, text } }, { 'x-telegram-bot-api-secret-token': secret });
+    const press = (data: string) =>
+      post({ update_id: updateId++, callback_query: { id: `q${updateId}`, chat_instance: 'c', data, from, message: { message_id: 1, date: 0, chat: { id: 8003, type: 'private' } } } }, { 'x-telegram-bot-api-secret-token': secret });
+    await say('/survey');
+    await waitFor(() => fake.sentTo(8003).length === 1);
+    await press('c:climate');
+    await waitFor(() => fake.sentTo(8003).length === 2);
+    await say('9');
+    await waitFor(() => fake.sentTo(8003).length === 3);
+    await say('Plus de pistes cyclables');
+    await waitFor(() => fake.sentTo(8003).length === 4);
+    expect(fake.sentTo(8003).at(-1)!.text).toBe('Merci pour vos réponses, elles nous aident beaucoup !');
+
+    await engine.services.pipeline.startFlow({ channel: 'telegram', address: '8003' }, 'alert', { template: 'alert.sample_message', question_template: 'alert.sample_question' });
+    await waitFor(() => fake.sentTo(8003).length === 6);
+    expect(fake.sentTo(8003).slice(4)).toEqual([
+      { text: "Important : la marche part à 18 h de la mairie. Prenez de l'eau !" },
+      { text: 'Pouvez-vous venir ?', buttons: ['Oui', 'Non'] },
+    ]);
+    await press('c:yes');
+    await waitFor(() => fake.sentTo(8003).length === 7);
+    expect(fake.sentTo(8003).at(-1)!.text).toBe('Merci pour votre réponse !');
+  });
+
   test('a body that is not an update answers 400', async () => {
     const response = await fetch(`${engine.url}/telegram/webhook`, { method: 'POST', headers: { 'x-telegram-bot-api-secret-token': secret }, body: 'not json' });
     expect(response.status).toBe(400);
