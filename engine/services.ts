@@ -4,6 +4,7 @@
 import { ConsoleChannel } from '../bots/console.ts';
 import { WebhookChannel } from '../bots/webhook.ts';
 import type { Config } from './config.ts';
+import { Broadcasts } from './broadcasts.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { FlowFileError, formatProblem } from './flows/loader.ts';
 import { loadFlowSet } from './flows/validate.ts';
@@ -28,6 +29,7 @@ export interface Services {
   console: ConsoleChannel;
   /** Every channel, the console included. */
   channels: Channel[];
+  broadcasts: Broadcasts;
 }
 
 /** Builds channels once the languages and the database are ready. */
@@ -69,7 +71,13 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   });
   const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
   const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });
-  return { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels };
+  const broadcasts = new Broadcasts({ db, i18n, flows, channels: () => supporterChannels(config), onOutbox: () => delivery.wake() });
+  return { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels, broadcasts };
+}
+
+/** The channels supporters can be reached on with this configuration (wherever the engine runs). */
+export function supporterChannels(config: Config): string[] {
+  return ['console', ...(config.telegram ? ['telegram'] : []), ...(config.whatsapp ? ['whatsapp'] : []), ...(config.email ? ['email'] : [])];
 }
 
 async function outboxDepth(db: Database): Promise<Record<string, number>> {

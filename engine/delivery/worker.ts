@@ -17,6 +17,12 @@ import { backoffMs } from './backoff.ts';
 import { fitToChannel } from './format.ts';
 import { RateLimiter } from './rate-limit.ts';
 
+/** A broadcast's text carries `{{contact.name}}` as a placeholder: the name goes in as plain data. */
+function personalize(row: ClaimedRow): ClaimedRow {
+  if (row.body.broadcast === undefined || !row.body.text.includes('{{contact.name}}')) return row;
+  return { ...row, body: { ...row.body, text: row.body.text.replaceAll('{{contact.name}}', row.contact_name ?? '') } };
+}
+
 export type DeliverySettings = typeof DEFAULTS.delivery;
 
 export interface DeliveryOptions {
@@ -35,9 +41,13 @@ interface ClaimedRow {
   conversation_id: number | null;
   channel: string;
   address: string;
-  body: OutboundMessage;
+  kind: string;
+  body: OutboundMessage & { broadcast?: number };
   attempts: number;
   created_at: Date;
+  /** The recipient is stopped on this channel now (a STOP after the broadcast was queued). */
+  stopped: boolean;
+  contact_name: string | null;
 }
 
 const FINAL_STATUSES = new Set(['sent', 'failed', 'cancelled']);
@@ -149,7 +159,9 @@ export class DeliveryWorker {
          for update of o skip locked)
        update outbox o set status = 'sending', claimed_at = now(), claimed_by = $4, attempts = o.attempts + 1
        from next where o.id = next.id
-       returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.body, o.attempts, o.created_at, o.priority`,
+       returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.kind, o.body, o.attempts, o.created_at, o.priority,
+         coalesce((select i.stopped_at is not null from identities i where i.channel = o.channel and i.address = o.address), false) as stopped,
+         (select c.name from contacts c where c.id = o.contact_id) as contact_name`,
       [channel, limit, onlyIds ?? null, this.workerId],
     );
     return rows.sort((a, b) => a.priority - b.priority || a.id - b.id);
@@ -160,7 +172,8 @@ export class DeliveryWorker {
     const limiter = this.limiters.get(channelName)!;
     await Promise.all(
       rows.map(async (row) => {
-        const result = await this.sendRow(channel, limiter, row);
+        if (row.kind === 'bulk' && row.stopped) return this.cancel(row, 'recipient stopped after the broadcast was queued');
+        const result = await this.sendRow(channel, limiter, personalize(row));
         await this.record(row, result, limiter);
       }),
     );
@@ -234,6 +247,11 @@ export class DeliveryWorker {
     });
     metrics.outbound.inc({ channel, outcome: 'failed' });
     log.warn({ channel, outbox: row.id, reason }, 'send failed permanently');
+  }
+
+  private async cancel(row: ClaimedRow, reason: string) {
+    await this.options.db.query(`update outbox set status = 'cancelled', claimed_by = null, last_error = $2 where id = $1`, [row.id, reason]);
+    this.options.metrics.outbound.inc({ channel: row.channel, outcome: 'cancelled' });
   }
 
   /** Rows claimed by a process that died mid-send go back to pending (they may be sent twice). */

@@ -137,6 +137,7 @@ export const Outbox = defineEntity({
     { name: 'outbox_due_index', properties: ['channel', 'priority', 'id'], where: `status = 'pending'` },
     { name: 'outbox_unsent_per_contact_index', properties: ['contact', 'channel', 'id'], where: `status in ('pending', 'sending')` },
     { name: 'outbox_sending_index', properties: ['claimedAt'], where: `status = 'sending'` },
+    { name: 'outbox_broadcast_index', properties: ['broadcastId', 'status'], where: `broadcast_id is not null` },
   ],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
@@ -161,6 +162,8 @@ export const Outbox = defineEntity({
     channelMessageId: p.text().nullable(),
     createdAt: createdAt(),
     sentAt: p.datetime().nullable(),
+    /** Set on the rows a broadcast materialized. */
+    broadcastId: p.bigint('number').nullable(),
   },
 });
 
@@ -254,4 +257,40 @@ export const WhatsappSession = defineEntity({
   },
 });
 
-export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession];
+/** An alert to a segment: what, to whom, by whom, and how far it got. */
+export const Broadcast = defineEntity({
+  name: 'Broadcast',
+  tableName: 'broadcasts',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    /** slack:U123 | cli | api */
+    createdBy: p.text(),
+    segment: p.text(),
+    /** { template?, text?, question?, questionTemplate?, vars? } */
+    message: p.json<Record<string, unknown>>(),
+    /** previewed | running | cancelled | done */
+    status: p.text().default('previewed'),
+    recipients: p.integer().default(0),
+    /** Where its progress is shown in Slack (channel and message ts). */
+    slackChannel: p.text().nullable(),
+    slackTs: p.text().nullable(),
+    createdAt: createdAt(),
+    startedAt: p.datetime().nullable(),
+    finishedAt: p.datetime().nullable(),
+  },
+});
+
+/** What organizers did: who, when, what, how many. Never personal data about supporters. */
+export const AuditEntry = defineEntity({
+  name: 'AuditEntry',
+  tableName: 'audit_log',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    actor: p.text(),
+    action: p.text(),
+    details: p.json<Record<string, unknown>>().defaultRaw(`'{}'`),
+    createdAt: createdAt(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession, Broadcast, AuditEntry];
