@@ -82,8 +82,10 @@ export class Broadcasts {
       else preview.excluded.noChannel += row.count;
     }
     const bodies = this.bodies(message);
-    for (const language of Object.keys(preview.byLanguage).sort()) preview.messages[language] = bodies[language]!.text.replaceAll('{{contact.name}}', 'Amina');
-    if (!Object.keys(preview.messages).length) preview.messages[this.deps.i18n.defaultLanguage] = bodies[this.deps.i18n.defaultLanguage]!.text.replaceAll('{{contact.name}}', 'Amina');
+    // The name is filled in per contact when sent; the preview shows where it goes.
+    const shown = (language: string) => bodies[language]!.text.replaceAll('{{contact.name}}', '‹name›');
+    for (const language of Object.keys(preview.byLanguage).sort()) preview.messages[language] = shown(language);
+    if (!Object.keys(preview.messages).length) preview.messages[this.deps.i18n.defaultLanguage] = shown(this.deps.i18n.defaultLanguage);
     return preview;
   }
 

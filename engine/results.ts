@@ -1,6 +1,8 @@
 // Survey results (`tocsin results FLOW`): counts per option, number statistics, and the
 // rows themselves as CSV.
+import { TocsinError } from './errors.ts';
 import type { FlowRegistry } from './flows/registry.ts';
+import { didYouMean } from './flows/suggest.ts';
 import type { Translator } from './i18n.ts';
 import type { Sql } from './store/database.ts';
 import type { Text } from './types.ts';
@@ -91,4 +93,13 @@ export function csvField(value: unknown): string {
   let text = String(value);
   if (/^[=+\-@\t\r]/.test(text) && !/^-?\d+(\.\d+)?$/.test(text)) text = `'${text}`;
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** What `tocsin results FLOW` prints. */
+export async function renderResults(services: { db: Sql; flows: FlowRegistry; i18n: Translator }, flow: string, format: 'text' | 'csv'): Promise<{ text: string }> {
+  const known = services.flows.all().map((candidate) => candidate.id);
+  const [{ answered }] = await services.db.query<{ answered: number }>(`select count(*)::int as answered from survey_answers where flow = $1`, [flow]);
+  if (!known.includes(flow) && !answered) throw new TocsinError(`no flow "${flow}"${didYouMean(flow, known) || ` (flows: ${known.join(', ')})`}`);
+  if (format === 'csv') return { text: await resultsCsv(services.db, flow) };
+  return { text: formatResults(flow, await surveyResults(services.db, services.flows, services.i18n, flow)) };
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatSession } from '../bots/console.ts';
-import { renderResults } from '../engine/cli/commands/results.ts';
+import { renderResults } from '../engine/results.ts';
 import { InboundPipeline } from '../engine/pipeline/inbound.ts';
 import { pino } from 'pino';
 import type { InboundMessage } from '../engine/types.ts';

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { describe, TocsinError } from '../errors.ts';
 import { FlowFileError } from '../flows/loader.ts';
+import { alertCommand } from './commands/alert.ts';
 import { chatCommand } from './commands/chat.ts';
 import { dbCommand } from './commands/db.ts';
 import { flowsCommand } from './commands/flows.ts';
@@ -18,6 +19,7 @@ program.addCommand(chatCommand());
 program.addCommand(dbCommand());
 program.addCommand(flowsCommand());
 program.addCommand(resultsCommand());
+program.addCommand(alertCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatSession } from '../../bots/console.ts';
-import { renderResults } from '../cli/commands/results.ts';
-import { describe, TocsinError } from '../errors.ts';
+import { TocsinError } from '../errors.ts';
+import { localActions } from '../local-actions.ts';
 import type { Services } from '../services.ts';
 import { HttpServer, sendJson } from './server.ts';
 
@@ -20,26 +19,17 @@ export function localSocketPath(dataDir: string): string {
 
 export async function startLocalApi(services: Services, socket: string): Promise<HttpServer> {
   const http = new HttpServer(services.log);
-  const session = (body: Buffer) => {
-    const { user, lang } = JSON.parse(body.toString('utf8')) as { user: string; lang?: string };
-    return new ChatSession(services, String(user), lang);
-  };
-  http.route('POST', '/chat/open', async (_request, response, body) => {
-    sendJson(response, 200, { replies: await session(body).open() });
-  });
-  http.route('POST', '/chat/say', async (_request, response, body) => {
-    const { text } = JSON.parse(body.toString('utf8')) as { text: string };
-    sendJson(response, 200, { replies: await session(body).say(String(text)) });
-  });
-  http.route('POST', '/results', async (_request, response, body) => {
-    const { flow, format } = JSON.parse(body.toString('utf8')) as { flow: string; format: 'text' | 'csv' };
-    try {
-      sendJson(response, 200, await renderResults(services, String(flow), format === 'csv' ? 'csv' : 'text'));
-    } catch (error) {
-      if (!(error instanceof TocsinError)) throw error;
-      sendJson(response, 422, { error: describe(error) });
-    }
-  });
+  for (const [path, action] of Object.entries(localActions)) {
+    http.route('POST', path, async (_request, response, body) => {
+      try {
+        sendJson(response, 200, (await action(services, JSON.parse(body.toString('utf8')))) ?? null);
+      } catch (error) {
+        // 422: refused with a message meant for people (the CLI prints it as is).
+        if (error instanceof TocsinError) return sendJson(response, 422, { error: error.message });
+        throw error;
+      }
+    });
+  }
   rmSync(socket, { force: true });
   await http.listen(socket);
   chmodSync(socket, 0o600);

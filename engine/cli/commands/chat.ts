@@ -3,20 +3,8 @@
 // owns the embedded database, the conversation goes through it.
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { ChatSession } from '../../../bots/console.ts';
 import type { OutboundMessage } from '../../../bots/channel.ts';
-import { loadConfig } from '../../config.ts';
-import { errors } from '../../errors.ts';
-import { createLogger } from '../../log.ts';
-import { openServices } from '../../services.ts';
-import { claimEmbeddedDatabase } from '../../store/owner.ts';
-import { callEngine } from '../engine-client.ts';
-
-interface Talk {
-  open(): Promise<OutboundMessage[]>;
-  say(text: string): Promise<OutboundMessage[]>;
-  close(): Promise<void>;
-}
+import { withStore } from '../connect.ts';
 
 export function chatCommand() {
   return new Command('chat')
@@ -24,55 +12,18 @@ export function chatCommand() {
     .option('--user <id>', 'who you are (the identity console:<id>)', parseUser, 'local')
     .option('--lang <code>', 'your language, as a channel would report it (en, fr, ar, ru...)', parseLanguage)
     .action(async ({ user, lang }: { user: string; lang?: string }) => {
-      const talk = await connect(user, lang);
-      try {
-        print(await talk.open());
+      await withStore('chat', async ({ call }) => {
+        type Replies = { replies: OutboundMessage[] };
+        print((await call<Replies>('/chat/open', { user, lang })).replies);
         const interactive = process.stdin.isTTY;
         const lines = createInterface({ input: process.stdin, terminal: false });
         if (interactive) process.stdout.write('> ');
         for await (const line of lines) {
-          if (line.trim()) print(await talk.say(line));
+          if (line.trim()) print((await call<Replies>('/chat/say', { user, lang, text: line })).replies);
           if (interactive) process.stdout.write('> ');
         }
-      } finally {
-        await talk.close();
-      }
+      });
     });
-}
-
-async function connect(user: string, language?: string): Promise<Talk> {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'stderr');
-  let release = () => {};
-  if (config.database.kind === 'embedded') {
-    const claim = claimEmbeddedDatabase(config.dataDir, 'chat');
-    if (!claim.ok) {
-      const { socket } = claim.owner;
-      if (!socket) throw errors.embeddedDatabaseBusy(config.dataDir, claim.owner);
-      return {
-        open: async () => (await callEngine<{ replies: OutboundMessage[] }>(socket, '/chat/open', { user, lang: language })).replies,
-        say: async (text) => (await callEngine<{ replies: OutboundMessage[] }>(socket, '/chat/say', { user, lang: language, text })).replies,
-        close: async () => {},
-      };
-    }
-    release = claim.release;
-  }
-  try {
-    const services = await openServices(config, { log });
-    const session = new ChatSession(services, user, language);
-    return {
-      open: () => session.open(),
-      say: (text) => session.say(text),
-      close: async () => {
-        await services.pipeline.idle();
-        await services.db.close();
-        release();
-      },
-    };
-  } catch (error) {
-    release();
-    throw error;
-  }
 }
 
 function print(messages: OutboundMessage[]) {
