@@ -1,5 +1,6 @@
 // The channels the configuration turns on (besides the console and webhooks, always on).
 import { join } from 'node:path';
+import { SlackChannel } from '../bots/slack/channel.ts';
 import { TelegramChannel } from '../bots/telegram.ts';
 import { WhatsAppChannel, type WhatsAppClient } from '../bots/whatsapp.ts';
 import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
@@ -8,7 +9,7 @@ import type { Database } from './store/database.ts';
 import type { ChannelFactory } from './services.ts';
 import type { Channel } from './types.ts';
 
-export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db }) => {
+export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db, services }) => {
   const channels: Channel[] = [];
   if (config.telegram) {
     channels.push(
@@ -27,6 +28,10 @@ export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db }) =>
     channels.push(
       new WhatsAppChannel({ createClient: () => createWhatsAppClient(config, db), log: log.child({ channel: 'whatsapp' }), secondsPerMessage: config.whatsapp.secondsPerMessage }),
     );
+  }
+  if (config.slack) {
+    const { botToken, signingSecret, apiUrl, appToken, organizers, organizersChannel, notifyChannel } = config.slack;
+    channels.push(new SlackChannel({ botToken, signingSecret, apiUrl, appToken, organizers, organizersChannel, notifyChannel, log: log.child({ channel: 'slack' }), services }));
   }
   return channels;
 };

@@ -60,7 +60,7 @@ export interface Config {
   logLevel: string;
   maxInboundText: number;
   telegram?: { token: string; apiRoot: string; webhookSecret?: string; rateLimit: number };
-  slack?: { botToken: string; signingSecret: string; apiUrl: string; organizers: string[] };
+  slack?: { botToken: string; signingSecret: string; apiUrl: string; organizers: string[]; organizersChannel?: string; notifyChannel?: string; appToken?: string };
   whatsapp?: { chromiumPath: string; secondsPerMessage: number };
   email?: { smtpUrl: string; from: string; inboundPort?: number };
   delivery: typeof DEFAULTS.delivery;
@@ -125,7 +125,12 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       signingSecret: slackSecret,
       apiUrl: httpUrl('SLACK_API_URL', get('SLACK_API_URL')) ?? DEFAULTS.slackApiUrl,
       organizers: (get('SLACK_ORGANIZERS') ?? '').split(',').map((id) => id.trim()).filter(Boolean),
+      organizersChannel: get('SLACK_ORGANIZERS_CHANNEL'),
+      notifyChannel: get('SLACK_NOTIFY_CHANNEL'),
+      appToken: get('SLACK_APP_TOKEN'),
     };
+    if (config.slack.appToken && !config.slack.appToken.startsWith('xapp-')) throw errors.badVariable('SLACK_APP_TOKEN', config.slack.appToken, 'an app-level token (xapp-...) for Socket Mode');
+    if (!config.slack.organizers.length && !config.slack.organizersChannel) throw errors.badVariable('SLACK_ORGANIZERS', '', 'the Slack user ids allowed to send alerts (U123,U456), or set SLACK_ORGANIZERS_CHANNEL');
   }
   if (flag('WHATSAPP_ENABLED', get('WHATSAPP_ENABLED'))) {
     config.whatsapp = {

@@ -33,7 +33,7 @@ export interface Services {
 }
 
 /** Builds channels once the languages and the database are ready. */
-export type ChannelFactory = (parts: { config: Config; log: Logger; i18n: Translator; db: Database }) => Channel[];
+export type ChannelFactory = (parts: { config: Config; log: Logger; i18n: Translator; db: Database; services: () => Services }) => Channel[];
 
 export interface ServiceOptions {
   log: Logger;
@@ -62,7 +62,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   }
   const console = new ConsoleChannel();
   // The webhook channel carries the flows' `webhook` actions; it needs no configuration.
-  const extra = typeof options.channels === 'function' ? options.channels({ config, log, i18n, db }) : (options.channels ?? []);
+  let services: Services | undefined;
+  const extra = typeof options.channels === 'function' ? options.channels({ config, log, i18n, db, services: () => services! }) : (options.channels ?? []);
   const channels: Channel[] = [console, new WebhookChannel(), ...extra];
   const metrics = new Metrics({
     defaults: options.processMetrics,
@@ -72,7 +73,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
   const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });
   const broadcasts = new Broadcasts({ db, i18n, flows, channels: () => supporterChannels(config), onOutbox: () => delivery.wake() });
-  return { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels, broadcasts };
+  services = { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels, broadcasts };
+  return services;
 }
 
 /** The channels supporters can be reached on with this configuration (wherever the engine runs). */

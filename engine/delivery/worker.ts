@@ -45,8 +45,6 @@ interface ClaimedRow {
   body: OutboundMessage & { broadcast?: number };
   attempts: number;
   created_at: Date;
-  /** The recipient is stopped on this channel now (a STOP after the broadcast was queued). */
-  stopped: boolean;
   contact_name: string | null;
 }
 
@@ -160,7 +158,6 @@ export class DeliveryWorker {
        update outbox o set status = 'sending', claimed_at = now(), claimed_by = $4, attempts = o.attempts + 1
        from next where o.id = next.id
        returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.kind, o.body, o.attempts, o.created_at, o.priority,
-         coalesce((select i.stopped_at is not null from identities i where i.channel = o.channel and i.address = o.address), false) as stopped,
          (select c.name from contacts c where c.id = o.contact_id) as contact_name`,
       [channel, limit, onlyIds ?? null, this.workerId],
     );
@@ -172,19 +169,21 @@ export class DeliveryWorker {
     const limiter = this.limiters.get(channelName)!;
     await Promise.all(
       rows.map(async (row) => {
-        if (row.kind === 'bulk' && row.stopped) return this.cancel(row, 'recipient stopped after the broadcast was queued');
         const result = await this.sendRow(channel, limiter, personalize(row));
+        if (result === 'stopped') return this.cancel(row, 'recipient stopped after the broadcast was queued');
         await this.record(row, result, limiter);
       }),
     );
   }
 
   /** Sends one row (several parts when the text is longer than the channel takes). */
-  private async sendRow(channel: Channel, limiter: RateLimiter, row: ClaimedRow): Promise<SendResult> {
+  private async sendRow(channel: Channel, limiter: RateLimiter, row: ClaimedRow): Promise<SendResult | 'stopped'> {
     let last: SendResult = { status: 'sent' };
-    for (const part of fitToChannel(row.body, channel.capabilities)) {
+    for (const [index, part] of fitToChannel(row.body, channel.capabilities).entries()) {
       const wait = limiter.reserve(row.address);
       if (wait > 0) await sleep(wait);
+      // Bulk messages wait their turn: someone who said STOP meanwhile gets nothing more.
+      if (index === 0 && row.kind === 'bulk' && (await this.stoppedNow(row))) return 'stopped';
       last = await this.sendWithTimeout(channel, row.address, part);
       if (last.status !== 'sent') return last;
     }
@@ -247,6 +246,11 @@ export class DeliveryWorker {
     });
     metrics.outbound.inc({ channel, outcome: 'failed' });
     log.warn({ channel, outbox: row.id, reason }, 'send failed permanently');
+  }
+
+  private async stoppedNow(row: ClaimedRow): Promise<boolean> {
+    const rows = await this.options.db.query(`select 1 from identities where channel = $1 and address = $2 and stopped_at is not null`, [row.channel, row.address]);
+    return rows.length > 0;
   }
 
   private async cancel(row: ClaimedRow, reason: string) {

@@ -85,6 +85,11 @@ export class FakeTelegram {
     return full;
   }
 
+  /** How many calls of `method` were made (accepted or not). */
+  called(method: string): number {
+    return this.calls.filter((call) => call.method === method).length;
+  }
+
   /** Texts sent to a chat, in order. */
   sentTo(chatId: number): { text: string; buttons?: string[] }[] {
     return this.calls

@@ -20,6 +20,7 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud" is not valid: expected one of'],
     [{ TELEGRAM_BOT_TOKEN: 'nope' }, 'TELEGRAM_BOT_TOKEN="nope" is not valid'],
     [{ SLACK_BOT_TOKEN: 'xoxb-1' }, 'SLACK_SIGNING_SECRET="" is not valid'],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, 'SLACK_ORGANIZERS="" is not valid: expected the Slack user ids allowed to send alerts'],
     [{ WHATSAPP_ENABLED: 'maybe' }, 'WHATSAPP_ENABLED="maybe" is not valid: expected 1 or 0'],
     [{ SMTP_URL: 'smtp://localhost:25' }, 'EMAIL_FROM="" is not valid'],
   ])('%j is refused in one line naming the variable', (env, message) => {

@@ -62,7 +62,11 @@ function collectVar(value: string, previous: Record<string, string>) {
 }
 
 function describePreview(preview: Preview): string {
-  const list = (counts: Record<string, number>) => Object.entries(counts).map(([key, count]) => `${key} ${count}`).join(', ') || 'none';
+  const list = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .map(([key, count]) => `${key} ${count}`)
+      .join(', ') || 'none';
   const lines = [
     `Segment "${preview.segment}": ${preview.recipients} of ${preview.matching} matching contacts will get it.`,
     `  by channel:  ${list(preview.byChannel)}`,

@@ -35,13 +35,8 @@ function describeChannels(config: Config, log: Logger) {
   else log.info('channel telegram: off (set TELEGRAM_BOT_TOKEN to enable it)');
   if (config.whatsapp) log.info(`channel whatsapp: on (Chromium at ${config.whatsapp.chromiumPath}; one message every ${config.whatsapp.secondsPerMessage} s or more)`);
   else log.info('channel whatsapp: off (set WHATSAPP_ENABLED=1 to enable it; see docs/channels/whatsapp.md)');
-  const others: [string, boolean, string][] = [
-
-    ['email', !!config.email, 'set SMTP_URL and EMAIL_FROM'],
-    ['slack (organizers)', !!config.slack, 'set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET'],
-  ];
-  for (const [name, configured, how] of others) {
-    if (configured) log.warn(`channel ${name}: configured, but this version of Tocsin has no ${name} adapter yet`);
-    else log.info(`channel ${name}: off (${how} to enable it)`);
-  }
+  if (config.slack) log.info(`slack (organizers): on (${config.slack.appToken ? 'socket mode' : 'POST /slack/events'})`);
+  else log.info('slack (organizers): off (set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_ORGANIZERS; see docs/channels/slack.md)');
+  if (config.email) log.warn('channel email: configured, but this version of Tocsin has no email adapter yet');
+  else log.info('channel email: off (set SMTP_URL and EMAIL_FROM to enable it)');
 }
