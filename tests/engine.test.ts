@@ -39,6 +39,14 @@ describe('tocsin start on the embedded database', () => {
       const unknown = await tocsin(['results', 'survy'], env);
       expect(unknown).toMatchObject({ code: 1, stderr: 'tocsin: no flow "survy" (did you mean "survey"?)\n' });
 
+      // An alert from the shell, through the engine; the console supporter gets it when they come back.
+      const alert = await tocsin(['alert', '--to', 'everyone', '--message', 'Hi {{contact.name}}, march at 6!', '--yes', '--detach'], env);
+      expect(alert.stderr).toBe('');
+      expect(alert.stdout).toMatch(/^Segment "everyone": 0 of \d+ matching contacts will get it\.|Alert #\d+ queued for \d+ contacts\./m);
+      const refused = await tocsin(['alert', '--to', 'group = nobody | x', '--message', 'hi'], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('tocsin: in the segment,');
+
       const second = await startEngine(env).catch((error: Error) => error.message);
       expect(second).toContain('an engine already runs on the embedded database');
     } finally {
