@@ -228,6 +228,20 @@ export class Broadcasts {
   }
 }
 
+/** A preview's audience, for people: per channel, per language (largest first), who is left out. */
+export function describeAudience(preview: Preview): string[] {
+  const list = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+      .map(([key, count]) => `${key} ${count}`)
+      .join(', ') || 'none';
+  return [
+    `by channel: ${list(preview.byChannel)}`,
+    `by language: ${list(preview.byLanguage)}`,
+    `left out: ${preview.excluded.stopped} stopped, ${preview.excluded.noConsent} without consent, ${preview.excluded.noChannel} not reachable`,
+  ];
+}
+
 function checkMessage(message: AlertMessage, i18n: Translator) {
   if (!message.template && !message.text?.trim()) throw new BroadcastError('an alert needs a message: a text, or template:KEY');
   if (message.template && !i18n.exists(message.template)) throw new BroadcastError(`no text "${message.template}" in locales/ (template:KEY takes a key such as alert.sample_message)`);

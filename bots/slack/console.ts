@@ -3,7 +3,7 @@
 // to the audit log.
 import type { App, RespondFn } from '@slack/bolt';
 import { audit } from '../../engine/audit.ts';
-import { BroadcastError, type AlertMessage, type Preview, type Progress } from '../../engine/broadcasts.ts';
+import { BroadcastError, describeAudience, type AlertMessage, type Preview, type Progress } from '../../engine/broadcasts.ts';
 import { describe } from '../../engine/errors.ts';
 import type { Logger } from '../../engine/log.ts';
 import { surveyResults } from '../../engine/results.ts';
@@ -258,16 +258,7 @@ function userError(error: unknown): string {
 }
 
 function audienceLines(preview: Preview): string {
-  const list = (counts: Record<string, number>) =>
-    Object.entries(counts)
-      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
-      .map(([key, count]) => `${key} ${count}`)
-      .join(', ') || 'none';
-  return [
-    `by channel: ${list(preview.byChannel)}`,
-    `by language: ${list(preview.byLanguage)}`,
-    `left out: ${preview.excluded.stopped} stopped, ${preview.excluded.noConsent} without consent, ${preview.excluded.noChannel} not reachable`,
-  ].join('\n');
+  return describeAudience(preview).join('\n');
 }
 
 function previewBlocks(id: number, preview: Preview): unknown[] {

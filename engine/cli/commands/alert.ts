@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import type { Preview, Progress } from '../../broadcasts.ts';
+import { describeAudience, type Preview, type Progress } from '../../broadcasts.ts';
 import { TocsinError } from '../../errors.ts';
 import { withStore } from '../connect.ts';
 
@@ -62,17 +62,7 @@ function collectVar(value: string, previous: Record<string, string>) {
 }
 
 function describePreview(preview: Preview): string {
-  const list = (counts: Record<string, number>) =>
-    Object.entries(counts)
-      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
-      .map(([key, count]) => `${key} ${count}`)
-      .join(', ') || 'none';
-  const lines = [
-    `Segment "${preview.segment}": ${preview.recipients} of ${preview.matching} matching contacts will get it.`,
-    `  by channel:  ${list(preview.byChannel)}`,
-    `  by language: ${list(preview.byLanguage)}`,
-    `  left out:    ${preview.excluded.stopped} stopped, ${preview.excluded.noConsent} without consent, ${preview.excluded.noChannel} not reachable on an active channel`,
-  ];
+  const lines = [`Segment "${preview.segment}": ${preview.recipients} of ${preview.matching} matching contacts will get it.`, ...describeAudience(preview).map((line) => `  ${line}`)];
   for (const [language, text] of Object.entries(preview.messages)) lines.push(`Message in ${language}:`, ...text.split('\n').map((line) => `  | ${line}`));
   return `${lines.join('\n')}\n`;
 }
