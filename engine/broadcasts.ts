@@ -18,6 +18,8 @@ export interface AlertMessage {
   question?: string;
   /** Values for the templates: `{{vars.time}}`. */
   vars?: Record<string, string>;
+  /** Sent even in quiet hours (night-time). */
+  urgent?: boolean;
 }
 
 export interface Preview {
@@ -209,9 +211,9 @@ export class Broadcasts {
   }
 
   /** The outbox body in each language: the message, then the question with Yes/No. */
-  private bodies(message: AlertMessage): Record<string, { text: string; choices?: { id: string; label: string }[]; language: string }> {
+  private bodies(message: AlertMessage): Record<string, { text: string; choices?: { id: string; label: string }[]; language: string; urgent?: boolean }> {
     const { i18n } = this.deps;
-    const bodies: Record<string, { text: string; choices?: { id: string; label: string }[]; language: string }> = {};
+    const bodies: Record<string, { text: string; choices?: { id: string; label: string }[]; language: string; urgent?: boolean }> = {};
     for (const language of i18n.languages) {
       // `{{contact.name}}` stays a placeholder here; it is filled in per contact when sent.
       const data = { contact: { name: '{{contact.name}}', language }, vars: message.vars ?? {} };
@@ -221,6 +223,7 @@ export class Broadcasts {
       bodies[language] = {
         text: parts.filter(Boolean).join('\n\n'),
         language,
+        ...(message.urgent ? { urgent: true } : {}),
         ...(message.question ? { choices: ['yes', 'no'].map((id) => ({ id, label: i18n.text(`common.${id}`, language) })) } : {}),
       };
     }

@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { readFileSync } from 'node:fs';
+import { parseQuietHours } from './delivery/quiet-hours.ts';
 import { errors } from './errors.ts';
+import { validTimezone } from './format.ts';
 
 export const DEFAULTS = {
   dataDir: './.tocsin',
@@ -21,6 +23,12 @@ export const DEFAULTS = {
   /** One WhatsApp message every this many seconds (plus up to half as much at random). */
   whatsappSecondsPerMessage: 3,
   logLevel: 'info',
+  /** No bulk message or reminder between these local hours (QUIET_HOURS=21-8; 0-0 turns it off). */
+  quietHours: { start: 21, end: 8 },
+  /** The timezone of contacts whose own is unknown (quiet hours, times in texts). */
+  defaultTimezone: 'UTC',
+  /** A reminder more than this late (the engine was down) is skipped rather than sent. */
+  reminderGraceMs: 30 * 60_000,
   /** Longer inbound texts are cut to this many characters (and a warning is logged). */
   maxInboundText: 8000,
   delivery: {
@@ -64,6 +72,9 @@ export interface Config {
   whatsapp?: { chromiumPath: string; secondsPerMessage: number };
   email?: { smtpUrl: string; from: string; inboundPort?: number };
   delivery: typeof DEFAULTS.delivery;
+  quietHours: { start: number; end: number };
+  defaultTimezone: string;
+  reminderGraceMs: number;
   inboundSweepAfterMs: number;
   shutdownTimeoutMs: number;
 }
@@ -101,6 +112,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     logLevel,
     maxInboundText: DEFAULTS.maxInboundText,
     delivery: { ...DEFAULTS.delivery },
+    quietHours: quietHours(get('QUIET_HOURS')) ?? DEFAULTS.quietHours,
+    defaultTimezone: timezone('DEFAULT_TIMEZONE', get('DEFAULT_TIMEZONE')) ?? DEFAULTS.defaultTimezone,
+    reminderGraceMs: DEFAULTS.reminderGraceMs,
     inboundSweepAfterMs: DEFAULTS.inboundSweepAfterMs,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
   };
@@ -189,6 +203,19 @@ function httpUrl(name: string, value: string | undefined) {
 function languageCode(name: string, value: string | undefined) {
   if (value === undefined) return undefined;
   if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(value)) throw errors.badVariable(name, value, 'a language code such as en, fr, ar or ru');
+  return value;
+}
+
+function quietHours(value: string | undefined) {
+  if (value === undefined) return undefined;
+  const hours = parseQuietHours(value);
+  if (!hours) throw errors.badVariable('QUIET_HOURS', value, 'two hours such as 21-8 (from 21:00 to 08:00), or 0-0 for none');
+  return hours;
+}
+
+function timezone(name: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  if (validTimezone(value) !== value) throw errors.badVariable(name, value, 'an IANA timezone such as Europe/Paris');
   return value;
 }
 

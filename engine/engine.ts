@@ -8,17 +8,16 @@ import { channelsFromConfig } from './channels.ts';
 import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
 import { adminRoute } from './http/admin.ts';
+import { addEventRoutes } from './http/events.ts';
 import { sendJson } from './http/server.ts';
 import { WhatsAppChannel } from '../bots/whatsapp.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
 import { HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
-import { expireConversations } from './pipeline/expiry.ts';
+import { Scheduler } from './scheduler/index.ts';
 import { openServices, type Services } from './services.ts';
 import { claimEmbeddedDatabase } from './store/owner.ts';
 import type { Channel, ChannelContext, InboundMessage } from './types.ts';
-
-const SWEEP_EVERY_MS = 10_000;
 
 export interface EngineOptions {
   log: Logger;
@@ -29,8 +28,8 @@ export interface EngineOptions {
 
 export class Engine {
   private stopped = false;
-  private sweepTimer?: NodeJS.Timeout;
   readonly watcher: FlowWatcher;
+  readonly scheduler: Scheduler;
 
   private constructor(
     readonly services: Services,
@@ -40,6 +39,7 @@ export class Engine {
     private readonly releaseOwner: () => void,
   ) {
     this.watcher = new FlowWatcher(services);
+    this.scheduler = new Scheduler(services);
   }
 
   static async start(config: Config, options: EngineOptions): Promise<Engine> {
@@ -61,6 +61,7 @@ export class Engine {
       http = new HttpServer(log);
       addObservabilityRoutes(http, services.db, services.metrics, services.channels);
       addChannelAdminRoutes(http, config.adminToken, services.channels);
+      addEventRoutes(http, services);
       await http.listen(config.port, config.host);
       if (socket) local = await startLocalApi(services, socket);
     } catch (error) {
@@ -87,14 +88,10 @@ export class Engine {
     for (const channel of channels) await this.startChannel(channel, onInbound, context);
     // Console replies are delivered by the terminal session that waits for them.
     delivery.start(channels.filter((channel) => channel.name !== 'console').map((channel) => channel.name));
-    const sweep = async () => {
-      await pipeline.sweep(config.inboundSweepAfterMs).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
-      await expireConversations(this.services.db).catch((error) => log.error({ error: describe(error) }, 'expiry sweep failed'));
-    };
-    // Messages a previous run accepted but did not process are handled now.
+    // Messages a previous run accepted but did not process are handled now; then the schedule.
     await pipeline.sweep(0).catch((error) => log.error({ error: describe(error) }, 'inbound sweep failed'));
-    this.sweepTimer = setInterval(sweep, SWEEP_EVERY_MS);
-    this.sweepTimer.unref();
+    void this.scheduler.run('reminders');
+    await this.scheduler.start();
   }
 
   /** A channel that cannot start (its service is unreachable) is tried again, with backoff, without holding up the rest. */
@@ -119,7 +116,7 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     const { channels, pipeline, delivery, db, log } = this.services;
-    clearInterval(this.sweepTimer);
+    await this.scheduler.stop();
     this.watcher.stop();
     await Promise.allSettled(channels.map((channel) => channel.stop()));
     await this.http.close();

@@ -46,6 +46,8 @@ export const ENGINE_TEXTS = [
   'common.rsvp.closed',
   'common.rsvp.unknown_event',
   'common.rsvp.promoted',
+  'common.event_reminder',
+  'common.event_cancelled',
 ];
 
 export class Translator {
@@ -196,8 +198,10 @@ export class Translator {
         if (value === undefined || value === null || value === '') return '';
         const { language, timezone } = context(options);
         // The contact's own timezone first; `timezone=` (the event's) when theirs is unknown.
-        const zone = timezone ?? (options.hash as { timezone?: string }).timezone;
-        return isolate(formatDate(value as Date, language, zone, style), language);
+        // (Values from data may carry bidi isolates: they are not part of the name.)
+        const zone = timezone ?? stripIsolates((options.hash as { timezone?: string }).timezone);
+        const when = typeof value === 'string' ? stripIsolates(value)! : (value as Date);
+        return isolate(formatDate(when, language, zone, style), language);
       };
     this.handlebars.registerHelper('date', dateHelper('date'));
     this.handlebars.registerHelper('time', dateHelper('time'));
@@ -209,6 +213,8 @@ export class Translator {
     });
   }
 }
+
+const stripIsolates = (text: string | undefined) => text?.replace(/[\u2068\u2069]/g, '');
 
 /** Reads a locales folder into i18next resources; errors name the file. */
 export function readLocales(dir: string, defaultLanguage: string): Resources {

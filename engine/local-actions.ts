@@ -6,6 +6,7 @@ import { audit } from './audit.ts';
 import { BroadcastError, type AlertMessage } from './broadcasts.ts';
 import { renderResults } from './results.ts';
 import { TocsinError } from './errors.ts';
+import { cancelEvent, createEvent, listEvents, showEvent, type NewEvent } from './events.ts';
 import { SegmentError } from './segments.ts';
 import type { Services } from './services.ts';
 
@@ -23,6 +24,21 @@ export const localActions: Record<string, Action> = {
       await audit(services.db, actor, 'alert.start', { broadcast: id, segment, recipients, template: message.template ?? null });
       return { id, recipients };
     }),
+  '/events/create': async (services, { actor, event }: { actor: string; event: NewEvent }) => {
+    const created = await createEvent(services.db, event, services.i18n.defaultLanguage);
+    services.pipeline.deps.flowData.invalidate();
+    await audit(services.db, String(actor), 'event.create', { event: created.id, slug: created.slug });
+    return created;
+  },
+  '/events/list': (services, { all }) => listEvents(services.db, services.i18n.defaultLanguage, { upcoming: !all }),
+  '/events/show': (services, { event }) => showEvent(services.db, String(event), services.i18n.defaultLanguage),
+  '/events/cancel': async (services, { actor, event }) => {
+    const told = await services.db.transaction((tx) => cancelEvent(tx, String(event), services.i18n));
+    services.pipeline.deps.flowData.invalidate();
+    services.delivery.wake();
+    await audit(services.db, String(actor), 'event.cancel', { event: String(event), told });
+    return { told };
+  },
   '/alert/progress': (services, { id }) => services.broadcasts.progress(Number(id)),
   '/alert/cancel': async (services, { id, actor }) => {
     const cancelled = await services.broadcasts.cancel(Number(id));

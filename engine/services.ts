@@ -70,8 +70,8 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
     outboxDepth: () => outboxDepth(db),
     channelStates: () => Object.fromEntries(channels.filter((channel) => channel.status).map((channel) => [channel.name, channel.status!()])),
   });
-  const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery });
-  const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, onOutbox: () => delivery.wake() });
+  const delivery = new DeliveryWorker({ db, channels, log, metrics, settings: config.delivery, quiet: { hours: config.quietHours, defaultTimezone: config.defaultTimezone } });
+  const pipeline = new InboundPipeline({ db, flows, i18n, log, metrics, maxInboundText: config.maxInboundText, publicUrl: config.publicUrl, onOutbox: () => delivery.wake() });
   const broadcasts = new Broadcasts({ db, i18n, flows, channels: () => supporterChannels(config), onOutbox: () => delivery.wake() });
   services = { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels, broadcasts };
   return services;

@@ -5,6 +5,7 @@ import { FlowFileError } from '../flows/loader.ts';
 import { alertCommand } from './commands/alert.ts';
 import { chatCommand } from './commands/chat.ts';
 import { dbCommand } from './commands/db.ts';
+import { eventsCommand } from './commands/events.ts';
 import { flowsCommand } from './commands/flows.ts';
 import { resultsCommand } from './commands/results.ts';
 import { startCommand } from './commands/start.ts';
@@ -20,6 +21,7 @@ program.addCommand(dbCommand());
 program.addCommand(flowsCommand());
 program.addCommand(resultsCommand());
 program.addCommand(alertCommand());
+program.addCommand(eventsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -15,6 +15,7 @@ import type { Database } from '../store/database.ts';
 import type { Channel, OutboundMessage, SendResult } from '../types.ts';
 import { backoffMs } from './backoff.ts';
 import { fitToChannel } from './format.ts';
+import { quietUntil, type QuietHours } from './quiet-hours.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 /** A broadcast's text carries `{{contact.name}}` as a placeholder: the name goes in as plain data. */
@@ -33,6 +34,9 @@ export interface DeliveryOptions {
   settings: DeliverySettings;
   /** Names this process in `claimed_by` (for people reading the outbox). */
   workerId?: string;
+  /** Bulk messages and reminders wait outside these local hours (urgent alerts do not). */
+  quiet?: { hours: QuietHours; defaultTimezone: string };
+  now?: () => Date;
 }
 
 interface ClaimedRow {
@@ -42,10 +46,11 @@ interface ClaimedRow {
   channel: string;
   address: string;
   kind: string;
-  body: OutboundMessage & { broadcast?: number };
+  body: OutboundMessage & { broadcast?: number; urgent?: boolean };
   attempts: number;
   created_at: Date;
   contact_name: string | null;
+  contact_timezone: string | null;
 }
 
 const FINAL_STATUSES = new Set(['sent', 'failed', 'cancelled']);
@@ -158,7 +163,8 @@ export class DeliveryWorker {
        update outbox o set status = 'sending', claimed_at = now(), claimed_by = $4, attempts = o.attempts + 1
        from next where o.id = next.id
        returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.kind, o.body, o.attempts, o.created_at, o.priority,
-         (select c.name from contacts c where c.id = o.contact_id) as contact_name`,
+         (select c.name from contacts c where c.id = o.contact_id) as contact_name,
+         (select c.timezone from contacts c where c.id = o.contact_id) as contact_timezone`,
       [channel, limit, onlyIds ?? null, this.workerId],
     );
     return rows.sort((a, b) => a.priority - b.priority || a.id - b.id);
@@ -169,6 +175,8 @@ export class DeliveryWorker {
     const limiter = this.limiters.get(channelName)!;
     await Promise.all(
       rows.map(async (row) => {
+        const morning = this.quietUntil(row);
+        if (morning) return this.hold(row, morning);
         const result = await this.sendRow(channel, limiter, personalize(row));
         if (result === 'stopped') return this.cancel(row, 'recipient stopped after the broadcast was queued');
         await this.record(row, result, limiter);
@@ -248,6 +256,21 @@ export class DeliveryWorker {
     log.warn({ channel, outbox: row.id, reason }, 'send failed permanently');
   }
 
+  /** Bulk messages and reminders are not sent in the contact's quiet hours. */
+  private quietUntil(row: ClaimedRow): Date | undefined {
+    const { quiet } = this.options;
+    if (!quiet || (row.kind !== 'bulk' && row.kind !== 'reminder') || row.body.urgent) return undefined;
+    return quietUntil(this.options.now?.() ?? new Date(), row.contact_timezone ?? quiet.defaultTimezone, quiet.hours);
+  }
+
+  /**
+   * Held until `until`, without counting an attempt. A held row does not hold up the
+   * contact's other messages (a reply at night still goes); it is released when due.
+   */
+  private async hold(row: ClaimedRow, until: Date) {
+    await this.options.db.query(`update outbox set status = 'held', claimed_by = null, attempts = attempts - 1, next_attempt_at = $2 where id = $1`, [row.id, until]);
+  }
+
   private async stoppedNow(row: ClaimedRow): Promise<boolean> {
     const rows = await this.options.db.query(`select 1 from identities where channel = $1 and address = $2 and stopped_at is not null`, [row.channel, row.address]);
     return rows.length > 0;
@@ -258,10 +281,11 @@ export class DeliveryWorker {
     this.options.metrics.outbound.inc({ channel: row.channel, outcome: 'cancelled' });
   }
 
-  /** Rows claimed by a process that died mid-send go back to pending (they may be sent twice). */
+  /** Rows claimed by a process that died mid-send go back to pending (they may be sent twice); held rows that are due too. */
   private async sweepStuck() {
     if (Date.now() - this.lastStuckSweep < STUCK_SWEEP_EVERY_MS) return;
     this.lastStuckSweep = Date.now();
+    await this.options.db.query(`update outbox set status = 'pending' where status = 'held' and next_attempt_at <= $1`, [this.options.now?.() ?? new Date()]);
     const rows = await this.options.db.query(
       `update outbox set status = 'pending', claimed_by = null where status = 'sending' and claimed_at < now() - make_interval(secs => $1) returning id`,
       [this.options.settings.stuckAfterMs / 1000],

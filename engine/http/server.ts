@@ -26,6 +26,7 @@ export class HttpServer {
     this.server.requestTimeout = 30_000;
   }
 
+  /** An exact path, or a prefix ending in `/*` (`/events/*`). */
   route(method: string, path: string, handler: Handler) {
     this.routes.set(`${method} ${path}`, handler);
   }
@@ -62,9 +63,14 @@ export class HttpServer {
     });
   }
 
+  private prefixRoute(key: string): Handler | undefined {
+    for (const [route, handler] of this.routes) if (route.endsWith('/*') && key.startsWith(route.slice(0, -1))) return handler;
+    return undefined;
+  }
+
   private async dispatch(request: IncomingMessage, response: ServerResponse) {
     const path = (request.url ?? '/').split('?')[0]!;
-    const handler = this.routes.get(`${request.method} ${path}`);
+    const handler = this.routes.get(`${request.method} ${path}`) ?? this.prefixRoute(`${request.method} ${path}`);
     if (!handler) {
       const allowed = [...this.routes.keys()].filter((key) => key.endsWith(` ${path}`));
       return sendJson(response, allowed.length ? 405 : 404, { error: allowed.length ? 'method not allowed' : 'not found' });

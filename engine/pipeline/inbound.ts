@@ -26,6 +26,8 @@ export interface PipelineOptions {
   log: Logger;
   metrics: Metrics;
   maxInboundText: number;
+  /** For links in texts (an event's calendar file). */
+  publicUrl?: string;
   /** Called after replies were committed to the outbox (wakes the delivery worker). */
   onOutbox?: () => void;
 }

@@ -276,7 +276,8 @@ export class Turn {
     const outcome = await recordRsvp(this.tx, effect.event, this.contact.id, effect.answer);
     const language = i18n.pickLanguage(this.contact.language, this.message.payload?.languageHint);
     for (const contactId of 'promoted' in outcome ? outcome.promoted : []) await this.tellPromoted(contactId, outcome as Extract<RsvpOutcome, { promoted: number[] }>);
-    const data = { contact: this.contactView(language), event: 'event' in outcome ? eventData(outcome.event, language, i18n.defaultLanguage) : undefined };
+    const event = 'event' in outcome ? { ...eventData(outcome.event, language, i18n.defaultLanguage), ics: `${this.deps.publicUrl ?? ''}/events/${outcome.event.slug}.ics` } : undefined;
+    const data = { contact: this.contactView(language), event };
     const key = `common.rsvp.${outcome.status}`;
     // Waiting lists tell how many people are ahead: the plural form follows that number.
     const ahead = outcome.status === 'waitlisted' ? outcome.position - 1 : 0;

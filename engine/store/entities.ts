@@ -200,6 +200,10 @@ export const Event = defineEntity({
     longitude: p.double().nullable(),
     capacity: p.integer().nullable(),
     rsvpDeadline: p.datetime().nullable(),
+    /** Seconds before the start when those who said yes or maybe are reminded. */
+    reminders: p.json<number[]>().defaultRaw(`'[86400, 7200]'`),
+    /** A flow started for attendees after the event (e.g. `followup`), or none. */
+    followupFlow: p.text().nullable(),
     /** scheduled | cancelled */
     status: p.text().default('scheduled'),
     createdAt: createdAt(),
@@ -293,4 +297,26 @@ export const AuditEntry = defineEntity({
   },
 });
 
-export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession, Broadcast, AuditEntry];
+/**
+ * Reminders and follow-ups, one row per event, contact and kind (`reminder:86400`,
+ * `followup`). The row is written when the item is sent or skipped, in the same
+ * transaction as its outbox row: the unique key is the claim, so nothing goes twice,
+ * whichever engine process gets there first.
+ */
+export const EventReminder = defineEntity({
+  name: 'EventReminder',
+  tableName: 'event_reminders',
+  uniques: [{ name: 'event_reminders_unique', properties: ['event', 'contact', 'kind'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    event: () => p.manyToOne(Event).deleteRule('cascade'),
+    contact: () => p.manyToOne(Contact).deleteRule('cascade').index('event_reminders_contact_id_index'),
+    kind: p.text(),
+    dueAt: p.datetime(),
+    /** sent | skipped (too late: the engine was down past the grace window) */
+    status: p.text(),
+    createdAt: createdAt(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession, Broadcast, AuditEntry, EventReminder];

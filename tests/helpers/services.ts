@@ -12,6 +12,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   const config = loadConfig({ FLOWS_DIR: resolve(ROOT, 'flows'), LOCALES_DIR: resolve(ROOT, 'locales'), DATABASE_URL: 'memory://' });
   // Fast retries and polls: tests never wait for real backoff.
   config.delivery = { ...config.delivery, backoffBaseMs: 10, backoffMaxMs: 50, pollMs: 20 };
+  // No quiet hours unless a test asks: results must not depend on the time of day.
+  config.quietHours = { start: 0, end: 0 };
   return { ...config, ...overrides };
 }
 

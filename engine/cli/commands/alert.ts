@@ -17,6 +17,7 @@ interface AlertOptions {
   var: Record<string, string>;
   yes?: boolean;
   detach?: boolean;
+  urgent?: boolean;
 }
 
 export function alertCommand() {
@@ -27,11 +28,12 @@ export function alertCommand() {
     .option('--message <text>', 'a text, the same for everyone ({{contact.name}} is filled in)')
     .option('--question <key-or-text>', 'a yes/no question after the message; the answers are recorded')
     .option('--var <name=value>', 'a value for the templates ({{vars.name}}); repeat for more', collectVar, {})
+    .option('--urgent', 'send even in quiet hours (QUIET_HOURS, night-time in each contact\'s timezone)')
     .option('--yes', 'send without asking for confirmation')
     .option('--detach', 'queue it and return at once')
     .action(async (options: AlertOptions) => {
       if (!!options.template === !!options.message) throw new TocsinError('give the alert either --template KEY or --message TEXT');
-      const message = { template: options.template, text: options.message, question: options.question, vars: options.var };
+      const message = { template: options.template, text: options.message, question: options.question, vars: options.var, urgent: options.urgent };
       await withStore('alert', async ({ call, throughEngine, config }) => {
         const preview = await call<Preview>('/alert/preview', { segment: options.to, message });
         process.stdout.write(describePreview(preview));
