@@ -167,6 +167,29 @@ describe('slack organizer console', () => {
     expect(call.params.view.callback_id).toBe('alert_form');
   });
 
+  test('/event create opens a form; submitting it creates the event, and /rsvps lists it', async () => {
+    await api.slash('/event', 'create');
+    const call = await waitFor(() => slack.called('views.open').find((candidate) => candidate.params.view.callback_id === 'event_form'));
+    expect(call.params.view.blocks.map((block: { block_id: string }) => block.block_id)).toEqual(['title', 'start', 'timezone', 'place', 'capacity', 'slug']);
+    const values = (fields: Record<string, string>) => Object.fromEntries(Object.entries(fields).map(([block, value]) => [block, { value: { type: 'plain_text_input', value } }]));
+    const submit = (fields: Record<string, string>) =>
+      api.post(
+        new URLSearchParams({
+          payload: JSON.stringify({ type: 'view_submission', user: { id: 'UORG' }, team: { id: 'T1' }, api_app_id: 'A1', token: 'x', trigger_id: 't', view: { id: 'V1', callback_id: 'event_form', private_metadata: 'CORG', state: { values: values(fields) } } }),
+        }).toString(),
+        'application/x-www-form-urlencoded',
+      );
+    const refused = await submit({ title: 'Bad', start: 'next week', timezone: 'Europe/Paris' });
+    expect(await refused.json()).toEqual({ response_action: 'errors', errors: { start: '--start "next week" is not a date and time: write it like 2030-05-04T18:00 (in the event\'s timezone)' } });
+    const created = await submit({ title: 'Town hall', start: '2031-05-04T18:00', timezone: 'Europe/Paris', capacity: '40', slug: 'slack-town-hall' });
+    expect(created.status).toBe(200);
+    const note = await waitFor(() => slack.called('chat.postEphemeral').find((candidate) => String(candidate.params.text).startsWith('Event *Town hall* created')));
+    expect(note.params.text).toContain('`slack-town-hall`');
+    const rsvps = await api.slash('/rsvps', '');
+    expect((await answers(rsvps.respond))[0]!.text).toBe('*Town hall* (`slack-town-hall`, 2031-05-04 16:00 UTC): 0 yes of 40, 0 waiting, 0 maybe, 0 no');
+    await engine.services.db.query(`delete from events where slug = 'slack-town-hall'`);
+  });
+
   test('/contacts, /results and /rsvps answer organizers', async () => {
     const contacts = await api.slash('/contacts', 'language = ru');
     expect((await answers(contacts.respond))[0]!.text).toBe('*language = ru*: 2 contacts, 2 reachable for alerts\nby channel: telegram 2\nby language: ru 2\nleft out: 0 stopped, 0 without consent, 0 not reachable');

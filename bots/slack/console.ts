@@ -4,7 +4,8 @@
 import type { App, RespondFn } from '@slack/bolt';
 import { audit } from '../../engine/audit.ts';
 import { BroadcastError, describeAudience, type AlertMessage, type Preview, type Progress } from '../../engine/broadcasts.ts';
-import { describe } from '../../engine/errors.ts';
+import { describe, TocsinError } from '../../engine/errors.ts';
+import { cancelEvent, createEvent } from '../../engine/events.ts';
 import type { Logger } from '../../engine/log.ts';
 import { surveyResults } from '../../engine/results.ts';
 import { SegmentError } from '../../engine/segments.ts';
@@ -117,6 +118,47 @@ export class OrganizerConsole {
       if (broadcast?.status === 'previewed') await this.services().broadcasts.cancel(id);
       await audit(this.services().db, `slack:${body.user.id}`, 'alert.discard', { broadcast: id });
       await respond({ response_type: 'ephemeral', replace_original: true, text: `Alert #${id} was not sent.` });
+    });
+
+    this.app.command('/event', async ({ command, ack, respond, client }) => {
+      await ack();
+      if (!(await guard(command.user_id, respond))) return;
+      const [verb, slug] = command.text.trim().split(/\s+/);
+      if (!verb || verb === 'create') return void (await client.views.open({ trigger_id: command.trigger_id, view: eventModal(command.channel_id) }));
+      if (verb === 'list') return void (await respond({ response_type: 'ephemeral', text: await this.rsvps('') }));
+      if (verb === 'cancel' && slug) {
+        try {
+          const told = await this.services().db.transaction((tx) => cancelEvent(tx, slug, this.services().i18n));
+          this.services().delivery.wake();
+          await audit(this.services().db, `slack:${command.user_id}`, 'event.cancel', { event: slug, told });
+          return void (await respond({ response_type: 'ephemeral', text: `Event \`${slug}\` cancelled; ${told} people are being told.` }));
+        } catch (error) {
+          return void (await respond({ response_type: 'ephemeral', text: error instanceof TocsinError ? error.message : describe(error) }));
+        }
+      }
+      await respond({ response_type: 'ephemeral', text: 'Write `/event create` (a form), `/event list`, or `/event cancel SLUG`.' });
+    });
+
+    this.app.view('event_form', async ({ ack, view, body, client }) => {
+      const values = view.state.values;
+      const field = (block: string) => values[block]?.value?.value?.trim() || undefined;
+      const capacity = field('capacity') ? Number(field('capacity')) : undefined;
+      try {
+        const event = await createEvent(
+          this.services().db,
+          { title: field('title') ?? '', start: field('start') ?? '', timezone: field('timezone') ?? '', capacity, place: field('place'), slug: field('slug') },
+          this.services().i18n.defaultLanguage,
+        );
+        await ack();
+        this.services().pipeline.deps.flowData.invalidate();
+        await audit(this.services().db, `slack:${body.user.id}`, 'event.create', { event: event.id, slug: event.slug });
+        const channel = view.private_metadata || body.user.id;
+        await client.chat.postEphemeral({ channel, user: body.user.id, text: `Event *${event.title}* created (\`${event.slug}\`, ${event.start}). Supporters can answer with RSVP, or t.me/<bot>?start=rsvp.` });
+      } catch (error) {
+        if (!(error instanceof TocsinError)) throw error;
+        // Shown under the form's fields, which stays open.
+        await ack({ response_action: 'errors', errors: { start: error.message.slice(0, 150) } });
+      }
     });
 
     this.app.command('/contacts', async ({ command, ack, respond }) => {
@@ -298,6 +340,31 @@ function resultBlocks(flow: string, results: Awaited<ReturnType<typeof surveyRes
     if (bars.length) lines.push(`\`\`\`${bars.join('\n')}\`\`\``);
     return { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } };
   });
+}
+
+function eventModal(channel: string) {
+  const input = (block: string, label: string, placeholder: string, optional = false) => ({
+    type: 'input',
+    block_id: block,
+    optional,
+    label: { type: 'plain_text', text: label },
+    element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: placeholder } },
+  });
+  return {
+    type: 'modal' as const,
+    callback_id: 'event_form',
+    private_metadata: channel,
+    title: { type: 'plain_text' as const, text: 'New event' },
+    submit: { type: 'plain_text' as const, text: 'Create' },
+    blocks: [
+      input('title', 'Title', 'Town hall meeting'),
+      input('start', 'Starts (local time)', '2030-05-04T18:00'),
+      input('timezone', 'Timezone', 'Europe/Paris'),
+      input('place', 'Place', 'City hall, room 2', true),
+      input('capacity', 'Seats', '50 (empty: no limit)', true),
+      input('slug', 'Short name for links', 'town-hall', true),
+    ],
+  };
 }
 
 function alertModal(channel: string) {
