@@ -39,12 +39,14 @@ export async function recordRsvp(tx: Sql, slug: string, contactId: number, answe
     if (previous?.answer === 'yes') waitlisted = previous.waitlisted_at !== null;
     else if (event.capacity !== null) waitlisted = (await confirmedCount(tx, event.id)) >= event.capacity;
   }
+  // The waiting list is in the order answers got the event's lock: the database's clock
+  // at this moment, not the time the request started.
   await tx.query(
-    `insert into rsvps (event_id, contact_id, answer, waitlisted_at) values ($1, $2, $3, $4)
+    `insert into rsvps (event_id, contact_id, answer, waitlisted_at) values ($1, $2, $3, case when $4 then clock_timestamp() end)
      on conflict (event_id, contact_id) do update set answer = excluded.answer,
        waitlisted_at = case when excluded.answer = 'yes' and rsvps.answer = 'yes' then rsvps.waitlisted_at else excluded.waitlisted_at end,
        updated_at = now()`,
-    [event.id, contactId, answer, waitlisted ? now : null],
+    [event.id, contactId, answer, waitlisted],
   );
   const promoted = previous?.answer === 'yes' && previous.waitlisted_at === null && answer !== 'yes' ? await promoteFromWaitlist(tx, event) : [];
   if (answer === 'no') return { status: 'declined', event, promoted };
