@@ -180,13 +180,13 @@ export class Broadcasts {
                case when c.language = any($2::text[]) then c.language else $3 end as language,
                pick.channel, pick.address,
                case when pick.channel is not null then 'ok'
-                    when exists (select 1 from identities i where i.contact_id = c.id and i.channel = any($1::text[]) and i.stopped_at is null) then 'no_consent'
+                    when exists (select 1 from identities i where i.contact_id = c.id and i.channel = any($1::text[]) and i.stopped_at is null and i.held_at is null) then 'no_consent'
                     when exists (select 1 from identities i where i.contact_id = c.id and i.channel = any($1::text[])) then 'stopped'
                     else 'no_channel' end as state
         from contacts c
         left join lateral (
           select i.channel, i.address from identities i
-          where i.contact_id = c.id and i.stopped_at is null and i.channel = any($1::text[])
+          where i.contact_id = c.id and i.stopped_at is null and i.held_at is null and i.channel = any($1::text[])
             and (select k.status from consents k where k.contact_id = c.id and k.channel = i.channel order by k.id desc limit 1) = 'granted'
           order by (select max(m.id) from messages m where m.contact_id = c.id and m.channel = i.channel and m.direction = 'in') desc nulls last, i.id
           limit 1) pick on true

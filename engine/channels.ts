@@ -1,6 +1,8 @@
 // The channels the configuration turns on (besides the console and webhooks, always on).
 import { join } from 'node:path';
+import { EmailChannel } from '../bots/email/channel.ts';
 import { SlackChannel } from '../bots/slack/channel.ts';
+import { recordBounce } from './pipeline/bounces.ts';
 import { TelegramChannel } from '../bots/telegram.ts';
 import { WhatsAppChannel, type WhatsAppClient } from '../bots/whatsapp.ts';
 import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
@@ -27,6 +29,28 @@ export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db, serv
   if (config.whatsapp) {
     channels.push(
       new WhatsAppChannel({ createClient: () => createWhatsAppClient(config, db), log: log.child({ channel: 'whatsapp' }), secondsPerMessage: config.whatsapp.secondsPerMessage }),
+    );
+  }
+  if (config.email) {
+    const email = config.email;
+    channels.push(
+      new EmailChannel({
+        smtpUrl: email.smtpUrl,
+        from: email.from,
+        replyTo: email.replyTo,
+        ratePerSecond: email.ratePerSecond,
+        publicUrl: config.publicUrl,
+        unsubscribeSecret: email.unsubscribeSecret,
+        organization: email.organization,
+        dkim: email.dkim,
+        inbound: email.inboundPort !== undefined ? { port: email.inboundPort, host: config.host } : undefined,
+        i18n,
+        log: log.child({ channel: 'email' }),
+        onBounce: async (bounce) => {
+          const outcome = await recordBounce(db, bounce);
+          log.info({ channel: 'email', status: bounce.status, outcome }, 'bounce received');
+        },
+      }),
     );
   }
   if (config.slack) {

@@ -18,6 +18,8 @@ export const DEFAULTS = {
   defaultLanguage: 'en',
   telegramApiRoot: 'https://api.telegram.org',
   telegramRateLimit: 30,
+  /** E-mails per second (EMAIL_RATE_LIMIT). */
+  emailRateLimit: 5,
   slackApiUrl: 'https://slack.com/api/',
   whatsappChromiumPath: '/usr/bin/chromium',
   /** One WhatsApp message every this many seconds (plus up to half as much at random). */
@@ -70,7 +72,17 @@ export interface Config {
   telegram?: { token: string; apiRoot: string; webhookSecret?: string; rateLimit: number };
   slack?: { botToken: string; signingSecret: string; apiUrl: string; organizers: string[]; organizersChannel?: string; notifyChannel?: string; appToken?: string };
   whatsapp?: { chromiumPath: string; secondsPerMessage: number };
-  email?: { smtpUrl: string; from: string; inboundPort?: number };
+  email?: {
+    smtpUrl: string;
+    from: string;
+    inboundPort?: number;
+    /** Where replies and mailto: unsubscribes go (the inbound receiver's address). */
+    replyTo?: string;
+    ratePerSecond: number;
+    unsubscribeSecret: string;
+    organization: { name: string; address: string };
+    dkim?: { domainName: string; keySelector: string; privateKey: string };
+  };
   delivery: typeof DEFAULTS.delivery;
   quietHours: { start: number; end: number };
   defaultTimezone: string;
@@ -157,7 +169,22 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     if (!/^smtps?:\/\//.test(smtpUrl) || !URL.canParse(smtpUrl)) throw errors.badVariable('SMTP_URL', smtpUrl, 'smtp://user:pass@host:port');
     const from = get('EMAIL_FROM');
     if (!from) throw errors.badVariable('EMAIL_FROM', '', 'the sender address (e.g. "Our Campaign <news@example.org>") when SMTP_URL is set');
-    config.email = { smtpUrl, from, inboundPort: parsePort('SMTP_INBOUND_PORT', get('SMTP_INBOUND_PORT')) };
+    const unsubscribeSecret = get('UNSUBSCRIBE_SECRET');
+    if (!unsubscribeSecret || unsubscribeSecret.length < 16) throw errors.badVariable('UNSUBSCRIBE_SECRET', unsubscribeSecret ?? '', 'a random secret of 16 characters or more when SMTP_URL is set (it signs unsubscribe links)');
+    const dkimKey = get('DKIM_PRIVATE_KEY');
+    const dkimSelector = get('DKIM_SELECTOR');
+    const dkimDomain = get('DKIM_DOMAIN');
+    if ((dkimKey || dkimSelector || dkimDomain) && !(dkimKey && dkimSelector && dkimDomain)) throw errors.badVariable(dkimKey ? (dkimSelector ? 'DKIM_DOMAIN' : 'DKIM_SELECTOR') : 'DKIM_PRIVATE_KEY', '', 'DKIM_PRIVATE_KEY, DKIM_SELECTOR and DKIM_DOMAIN together');
+    config.email = {
+      smtpUrl,
+      from,
+      inboundPort: parsePort('SMTP_INBOUND_PORT', get('SMTP_INBOUND_PORT')),
+      replyTo: get('EMAIL_REPLY_TO'),
+      ratePerSecond: positiveNumber('EMAIL_RATE_LIMIT', get('EMAIL_RATE_LIMIT')) ?? DEFAULTS.emailRateLimit,
+      unsubscribeSecret,
+      organization: { name: get('ORG_NAME') ?? 'Tocsin', address: get('ORG_ADDRESS') ?? '' },
+      dkim: dkimKey ? { domainName: dkimDomain!, keySelector: dkimSelector!, privateKey: dkimKey.replaceAll('\\n', '\n') } : undefined,
+    };
   }
   return config;
 }

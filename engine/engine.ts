@@ -9,6 +9,7 @@ import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
 import { adminRoute } from './http/admin.ts';
 import { addEventRoutes } from './http/events.ts';
+import { addUnsubscribeRoutes } from './http/unsubscribe.ts';
 import { sendJson } from './http/server.ts';
 import { WhatsAppChannel } from '../bots/whatsapp.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
@@ -62,6 +63,7 @@ export class Engine {
       addObservabilityRoutes(http, services.db, services.metrics, services.channels);
       addChannelAdminRoutes(http, config.adminToken, services.channels);
       addEventRoutes(http, services);
+      if (config.email) addUnsubscribeRoutes(http, services, config.email.unsubscribeSecret);
       await http.listen(config.port, config.host);
       if (socket) local = await startLocalApi(services, socket);
     } catch (error) {

@@ -48,6 +48,12 @@ export const ENGINE_TEXTS = [
   'common.rsvp.promoted',
   'common.event_reminder',
   'common.event_cancelled',
+  'common.unsubscribe.title',
+  'common.unsubscribe.question',
+  'common.unsubscribe.button',
+  'common.unsubscribe.done',
+  'common.unsubscribe.link',
+  'common.email_reply_hint',
 ];
 
 export class Translator {

@@ -181,7 +181,7 @@ function comparison(node: Extract<Node, { kind: 'compare' }>, param: (value: unk
     case 'group':
       return negate(`exists (select 1 from memberships m join groups g on g.id = m.group_id where m.contact_id = c.id and g.name = ${param(value)})`);
     case 'channel':
-      return negate(`exists (select 1 from identities i where i.contact_id = c.id and i.channel = ${param(value)} and i.stopped_at is null)`);
+      return negate(`exists (select 1 from identities i where i.contact_id = c.id and i.channel = ${param(value)} and i.stopped_at is null and i.held_at is null)`);
     case 'consent':
       return negate(
         `(select k.status from consents k where k.contact_id = c.id and k.channel = ${param(value)} order by k.id desc limit 1) = 'granted'`,

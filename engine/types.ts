@@ -57,6 +57,8 @@ export interface ChannelCapabilities {
   addressIntervalMs?(address: string): number;
   /** Up to this share of the gap is added at random (WhatsApp: do not look like a machine). */
   jitter?: number;
+  /** Addresses can be put on hold (e-mail bounces): nothing is sent to a held address. */
+  holds?: boolean;
 }
 
 /** Where an adapter hands what it receives. Resolves once the message is stored. */

@@ -14,7 +14,7 @@ describe('segments', () => {
     ['rsvp = "town-hall" and not group = staff', "(exists (select 1 from rsvps r join events e on e.id = r.event_id where r.contact_id = c.id and e.slug = $1 and r.answer = 'yes') and (not exists (select 1 from memberships m join groups g on g.id = m.group_id where m.contact_id = c.id and g.name = $2)))", ['town-hall', 'staff']],
     ['last_seen < 30d', 'c.last_seen_at >= now() - make_interval(secs => $1)', [2592000]],
     ['everyone', 'true', []],
-    ["(channel = telegram or channel = whatsapp) and name != \"x'; drop table contacts; --\"", "((exists (select 1 from identities i where i.contact_id = c.id and i.channel = $1 and i.stopped_at is null) or exists (select 1 from identities i where i.contact_id = c.id and i.channel = $2 and i.stopped_at is null)) and (not coalesce(c.name, '') = $3))", ['telegram', 'whatsapp', "x'; drop table contacts; --"]],
+    ["(channel = telegram or channel = whatsapp) and name != \"x'; drop table contacts; --\"", "((exists (select 1 from identities i where i.contact_id = c.id and i.channel = $1 and i.stopped_at is null and i.held_at is null) or exists (select 1 from identities i where i.contact_id = c.id and i.channel = $2 and i.stopped_at is null and i.held_at is null)) and (not coalesce(c.name, '') = $3))", ['telegram', 'whatsapp', "x'; drop table contacts; --"]],
   ])('%s', (query, where, params) => {
     expect(compileSegment(parseSegment(query, ['city']), 'en')).toEqual({ where, params });
   });

@@ -178,7 +178,7 @@ export class DeliveryWorker {
         const morning = this.quietUntil(row);
         if (morning) return this.hold(row, morning);
         const result = await this.sendRow(channel, limiter, personalize(row));
-        if (result === 'stopped') return this.cancel(row, 'recipient stopped after the broadcast was queued');
+        if (result === 'stopped') return this.cancel(row, 'recipient stopped, or address on hold, before it went out');
         await this.record(row, result, limiter);
       }),
     );
@@ -190,8 +190,9 @@ export class DeliveryWorker {
     for (const [index, part] of fitToChannel(row.body, channel.capabilities).entries()) {
       const wait = limiter.reserve(row.address);
       if (wait > 0) await sleep(wait);
-      // Bulk messages wait their turn: someone who said STOP meanwhile gets nothing more.
-      if (index === 0 && row.kind === 'bulk' && (await this.stoppedNow(row))) return 'stopped';
+      // Bulk messages wait their turn: someone who said STOP meanwhile gets nothing more;
+      // and nothing goes to an address on hold (it bounced).
+      if (index === 0 && (row.kind === 'bulk' || channel.capabilities.holds) && (await this.blockedNow(row, row.kind === 'bulk'))) return 'stopped';
       last = await this.sendWithTimeout(channel, row.address, part);
       if (last.status !== 'sent') return last;
     }
@@ -271,9 +272,12 @@ export class DeliveryWorker {
     await this.options.db.query(`update outbox set status = 'held', claimed_by = null, attempts = attempts - 1, next_attempt_at = $2 where id = $1`, [row.id, until]);
   }
 
-  private async stoppedNow(row: ClaimedRow): Promise<boolean> {
-    const rows = await this.options.db.query(`select 1 from identities where channel = $1 and address = $2 and stopped_at is not null`, [row.channel, row.address]);
-    return rows.length > 0;
+  private async blockedNow(row: ClaimedRow, bulk: boolean): Promise<boolean> {
+    const [identity] = await this.options.db.query<{ stopped: boolean; held: boolean }>(
+      `select stopped_at is not null as stopped, held_at is not null as held from identities where channel = $1 and address = $2`,
+      [row.channel, row.address],
+    );
+    return !!identity && (identity.held || (bulk && identity.stopped));
   }
 
   private async cancel(row: ClaimedRow, reason: string) {

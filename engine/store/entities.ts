@@ -36,6 +36,10 @@ export const Identity = defineEntity({
     displayName: p.text().nullable(),
     /** Set by STOP (or a block): nothing more is sent on this channel until START. */
     stoppedAt: p.datetime().nullable(),
+    /** E-mail: the address bounced (at once for a hard bounce, after 3 soft ones); never sent to. */
+    heldAt: p.datetime().nullable(),
+    /** E-mail: soft bounces in a row. */
+    bounces: p.integer().default(0),
     createdAt: createdAt(),
   },
 });

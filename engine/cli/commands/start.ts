@@ -37,6 +37,6 @@ function describeChannels(config: Config, log: Logger) {
   else log.info('channel whatsapp: off (set WHATSAPP_ENABLED=1 to enable it; see docs/channels/whatsapp.md)');
   if (config.slack) log.info(`slack (organizers): on (${config.slack.appToken ? 'socket mode' : 'POST /slack/events'})`);
   else log.info('slack (organizers): off (set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_ORGANIZERS; see docs/channels/slack.md)');
-  if (config.email) log.warn('channel email: configured, but this version of Tocsin has no email adapter yet');
-  else log.info('channel email: off (set SMTP_URL and EMAIL_FROM to enable it)');
+  if (config.email) log.info(`channel email: on (${config.email.inboundPort !== undefined ? `receiving on port ${config.email.inboundPort}` : 'sending only'})`);
+  else log.info('channel email: off (set SMTP_URL, EMAIL_FROM and UNSUBSCRIBE_SECRET to enable it; see docs/channels/email.md)');
 }
