@@ -23,6 +23,10 @@ describe('configuration', () => {
     [{ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, 'SLACK_ORGANIZERS="" is not valid: expected the Slack user ids allowed to send alerts'],
     [{ WHATSAPP_ENABLED: 'maybe' }, 'WHATSAPP_ENABLED="maybe" is not valid: expected 1 or 0'],
     [{ SMTP_URL: 'smtp://localhost:25' }, 'EMAIL_FROM="" is not valid'],
+    [{ SMTP_URL: 'smtp://localhost:25', EMAIL_FROM: 'a@b.org' }, 'UNSUBSCRIBE_SECRET="" is not valid: expected a random secret of 16 characters or more'],
+    [{ SMTP_URL: 'smtp://localhost:25', EMAIL_FROM: 'a@b.org', UNSUBSCRIBE_SECRET: 'x'.repeat(16), DKIM_SELECTOR: 's' }, 'DKIM_PRIVATE_KEY="" is not valid'],
+    [{ QUIET_HOURS: 'nights' }, 'QUIET_HOURS="nights" is not valid'],
+    [{ DEFAULT_TIMEZONE: 'Mars/Base' }, 'DEFAULT_TIMEZONE="Mars/Base" is not valid'],
   ])('%j is refused in one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
     try {
