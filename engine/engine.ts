@@ -79,7 +79,7 @@ export class Engine {
   }
 
   private async startWork() {
-    const { pipeline, delivery, channels, log, config } = this.services;
+    const { pipeline, delivery, channels, log } = this.services;
     const context = { route: this.http.route.bind(this.http) };
     const onInbound = async (message: InboundMessage) => {
       const accepted = await pipeline.accept(message);

@@ -7,16 +7,10 @@ import { openDatabase, type Database } from '../engine/store/database.ts';
 import { backends } from './helpers/database.ts';
 import { FakeChannel } from './helpers/fake-channel.ts';
 import { openTestServices, testConfig, type TestServices } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const settings = { ...testConfig().delivery };
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Queues `count` messages for each address on the fake channel, numbered in order. */
 async function enqueue(db: Database, channel: string, addresses: string[], count: number) {

@@ -10,6 +10,7 @@ import { SMTPServer } from 'smtp-server';
 import { stripQuoted } from '../bots/email/inbound.ts';
 import { Engine } from '../engine/engine.ts';
 import { testConfig } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
 async function freePort(): Promise<number> {
   const server = createNetServer();
@@ -19,15 +20,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('email', () => {
   const received: { mail: ParsedMail; at: number }[] = [];

@@ -10,19 +10,11 @@ import { Engine } from '../engine/engine.ts';
 import { FakeSlack, slackHeaders } from './helpers/fake-slack.ts';
 import { FakeTelegram } from './helpers/fake-telegram.ts';
 import { testConfig } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
 const SECRET = 'slack-signing-secret';
 const silent = pino({ level: 'silent' });
 
-async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function config(slack: FakeSlack, telegram: FakeTelegram, extra: Partial<Config> = {}): Config {
   return testConfig({

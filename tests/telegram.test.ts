@@ -7,16 +7,8 @@ import type { Config } from '../engine/config.ts';
 import { toInbound, keyboard } from '../bots/telegram.ts';
 import { FakeTelegram } from './helpers/fake-telegram.ts';
 import { testConfig } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
-async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function telegramConfig(fake: FakeTelegram, extra: Partial<Config> = {}): Config {
   return testConfig({ port: 0, telegram: { token: fake.token, apiRoot: fake.url, rateLimit: 30 }, ...extra });

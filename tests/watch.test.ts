@@ -8,14 +8,8 @@ import { pino } from 'pino';
 import { ChatSession } from '../bots/console.ts';
 import { Engine } from '../engine/engine.ts';
 import { ROOT, testConfig } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
-async function waitFor(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 test('flows/ and locales/ edited under a running engine', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tocsin-watch-'));

@@ -11,6 +11,7 @@ import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
 import { Engine } from '../engine/engine.ts';
 import { backends, openTestDatabase } from './helpers/database.ts';
 import { testConfig } from './helpers/services.ts';
+import { waitFor } from './helpers/wait.ts';
 
 class FakeWhatsAppClient extends EventEmitter implements WhatsAppClient {
   readonly sent: { chatId: string; content: string; at: number }[] = [];
@@ -37,13 +38,6 @@ class FakeWhatsAppClient extends EventEmitter implements WhatsAppClient {
   }
 }
 
-async function waitFor(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('whatsapp in a running engine', () => {
   const clients: FakeWhatsAppClient[] = [];

@@ -343,13 +343,6 @@ function resultBlocks(flow: string, results: Awaited<ReturnType<typeof surveyRes
 }
 
 function eventModal(channel: string) {
-  const input = (block: string, label: string, placeholder: string, optional = false) => ({
-    type: 'input',
-    block_id: block,
-    optional,
-    label: { type: 'plain_text', text: label },
-    element: { type: 'plain_text_input', action_id: 'value', placeholder: { type: 'plain_text', text: placeholder } },
-  });
   return {
     type: 'modal' as const,
     callback_id: 'event_form',
@@ -357,24 +350,17 @@ function eventModal(channel: string) {
     title: { type: 'plain_text' as const, text: 'New event' },
     submit: { type: 'plain_text' as const, text: 'Create' },
     blocks: [
-      input('title', 'Title', 'Town hall meeting'),
-      input('start', 'Starts (local time)', '2030-05-04T18:00'),
-      input('timezone', 'Timezone', 'Europe/Paris'),
-      input('place', 'Place', 'City hall, room 2', true),
-      input('capacity', 'Seats', '50 (empty: no limit)', true),
-      input('slug', 'Short name for links', 'town-hall', true),
+      textInput('title', 'Title', 'Town hall meeting'),
+      textInput('start', 'Starts (local time)', '2030-05-04T18:00'),
+      textInput('timezone', 'Timezone', 'Europe/Paris'),
+      textInput('place', 'Place', 'City hall, room 2', { optional: true }),
+      textInput('capacity', 'Seats', '50 (empty: no limit)', { optional: true }),
+      textInput('slug', 'Short name for links', 'town-hall', { optional: true }),
     ],
   };
 }
 
 function alertModal(channel: string) {
-  const input = (block: string, label: string, placeholder: string, optional = false, multiline = false) => ({
-    type: 'input',
-    block_id: block,
-    optional,
-    label: { type: 'plain_text', text: label },
-    element: { type: 'plain_text_input', action_id: 'value', multiline, placeholder: { type: 'plain_text', text: placeholder } },
-  });
   return {
     type: 'modal' as const,
     callback_id: 'alert_form',
@@ -382,9 +368,20 @@ function alertModal(channel: string) {
     title: { type: 'plain_text' as const, text: 'New alert' },
     submit: { type: 'plain_text' as const, text: 'Preview' },
     blocks: [
-      input('segment', 'Who', 'group = volunteers and language = ar   (or: everyone)'),
-      input('message', 'Message', 'A text, or template:alert.sample_message', false, true),
-      input('question', 'Yes/no question (optional)', 'Can you come?', true),
+      textInput('segment', 'Who', 'group = volunteers and language = ar   (or: everyone)'),
+      textInput('message', 'Message', 'A text, or template:alert.sample_message', { multiline: true }),
+      textInput('question', 'Yes/no question (optional)', 'Can you come?', { optional: true }),
     ],
+  };
+}
+
+/** A form field; its value arrives as state.values[block].value.value. */
+function textInput(block: string, label: string, placeholder: string, options: { optional?: boolean; multiline?: boolean } = {}) {
+  return {
+    type: 'input',
+    block_id: block,
+    optional: options.optional ?? false,
+    label: { type: 'plain_text', text: label },
+    element: { type: 'plain_text_input', action_id: 'value', multiline: options.multiline ?? false, placeholder: { type: 'plain_text', text: placeholder } },
   };
 }

@@ -9,7 +9,6 @@ import type { Translator } from '../i18n.ts';
 import { ENGINE_TEXTS, normalizeWord } from '../i18n.ts';
 import type { Flow, Text } from '../types.ts';
 import { actions } from './actions/index.ts';
-import { askTypes } from './asks/index.ts';
 import { compileCondition } from './conditions.ts';
 import { parseDuration } from './duration.ts';
 import { FlowFile, parseFlowDir, type Problem } from './loader.ts';
