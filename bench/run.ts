@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { measureMaterialize, type BroadcastResult } from './broadcast.ts';
+import { measureImport } from './import.ts';
 import { measureInbound, type InboundResult } from './inbound.ts';
 
 const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -28,6 +29,16 @@ for (const [database, recipients] of [[{ kind: 'postgres' as const, url }, 100_0
   }
 }
 console.table(broadcasts);
+
+const imports = [];
+for (const [database, rows] of [[{ kind: 'postgres' as const, url }, 100_000], [{ kind: 'memory' as const }, 20_000]] as const) {
+  try {
+    imports.push(await measureImport(database, rows));
+  } catch (error) {
+    process.stderr.write(`import on ${database.kind}: ${(error as Error).message}\n`);
+  }
+}
+console.table(imports);
 const postgres = inbound.find((result) => result.backend === 'postgres');
 const pglite = inbound.find((result) => result.backend === 'pglite');
 const results = {
@@ -39,6 +50,7 @@ const results = {
     p99_ms: postgres?.p99_ms ?? null,
     pglite_msgs_per_s: pglite?.msgs_per_s ?? null,
   },
+  import: imports,
   broadcast: {
     recipients: broadcasts.find((result) => result.backend === 'postgres')?.recipients ?? null,
     materialize_s: broadcasts.find((result) => result.backend === 'postgres')?.materialize_s ?? null,

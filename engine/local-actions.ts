@@ -5,6 +5,9 @@ import { ChatSession } from '../bots/console.ts';
 import { audit } from './audit.ts';
 import { BroadcastError, type AlertMessage } from './broadcasts.ts';
 import { renderResults } from './results.ts';
+import { eraseContact } from './contacts/erase.ts';
+import { everythingAbout } from './contacts/export.ts';
+import { importContacts } from './contacts/import.ts';
 import { TocsinError } from './errors.ts';
 import { cancelEvent, createEvent, listEvents, showEvent, type NewEvent } from './events.ts';
 import { SegmentError } from './segments.ts';
@@ -38,6 +41,16 @@ export const localActions: Record<string, Action> = {
     services.delivery.wake();
     await audit(services.db, String(actor), 'event.cancel', { event: String(event), told });
     return { told };
+  },
+  '/contacts/import': (services, { path, dryRun, country }) =>
+    importContacts(services.db, String(path), { dryRun: !!dryRun, country, defaultLanguage: services.i18n.defaultLanguage, languages: services.i18n.languages }).then(async (summary) => {
+      if (!summary.dryRun) await audit(services.db, 'cli', 'contacts.import', { rows: summary.rows, created: summary.created, updated: summary.updated, skipped: summary.skipped });
+      return summary;
+    }),
+  '/contacts/show': (services, { id }) => everythingAbout(services.db, Number(id)),
+  '/contacts/erase': async (services, { id, actor }) => {
+    await services.db.transaction((tx) => eraseContact(tx, Number(id), String(actor)));
+    return { erased: Number(id) };
   },
   '/alert/progress': (services, { id }) => services.broadcasts.progress(Number(id)),
   '/alert/cancel': async (services, { id, actor }) => {

@@ -4,6 +4,7 @@ import { describe, TocsinError } from '../errors.ts';
 import { FlowFileError } from '../flows/loader.ts';
 import { alertCommand } from './commands/alert.ts';
 import { chatCommand } from './commands/chat.ts';
+import { contactsCommand } from './commands/contacts.ts';
 import { dbCommand } from './commands/db.ts';
 import { eventsCommand } from './commands/events.ts';
 import { flowsCommand } from './commands/flows.ts';
@@ -22,6 +23,7 @@ program.addCommand(flowsCommand());
 program.addCommand(resultsCommand());
 program.addCommand(alertCommand());
 program.addCommand(eventsCommand());
+program.addCommand(contactsCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -257,7 +257,7 @@ export class Turn {
         );
         return undefined;
       case 'notify':
-        this.deps.log.info({ contact: this.contact.id, channel: effect.channel }, `notify: ${effect.text}`);
+        this.deps.log.info({ contact: this.contact.id, channel: effect.channel }, "a note for the organizers was queued");
         this.others.push({ contactId: this.contact.id, channel: 'slack', address: effect.channel ?? '', kind: 'notice', body: { text: effect.text } });
         return undefined;
       case 'webhook':

@@ -41,6 +41,12 @@ export function claimEmbeddedDatabase(dataDir: string, command: string, socket?:
   return { ok: false, owner: owner ?? { pid: 0, command: 'unknown', since: '' } };
 }
 
+/** The live process that has the embedded database open, if any (nothing is claimed). */
+export function currentOwner(dataDir: string): Owner | undefined {
+  const owner = readOwner(join(dataDir, 'owner.json'));
+  return owner && isAlive(owner.pid) ? owner : undefined;
+}
+
 function readOwner(path: string): Owner | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Owner;

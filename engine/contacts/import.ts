@@ -1,0 +1,288 @@
+// `tocsin contacts import FILE.csv`: contacts from a spreadsheet or a CiviCRM export, with
+// phones in E.164 and e-mails lower-cased, merged by identity (the same e-mail, phone or
+// chat id is the same person) within the file and with the database, so importing a file
+// twice changes nothing. Bad rows are reported (line, column, reason) and skipped whole.
+// Everything is written with a handful of set-based statements in one transaction.
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { parse } from 'csv-parse';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import type { Database, Sql } from '../store/database.ts';
+
+export interface ImportOptions {
+  dryRun?: boolean;
+  /** Country of phone numbers written without +code (FR, LB…). */
+  country?: string;
+  defaultLanguage: string;
+  languages: string[];
+  onProgress?: (rows: number) => void;
+}
+
+export interface ImportSummary {
+  rows: number;
+  created: number;
+  updated: number;
+  merged: number;
+  unchanged: number;
+  skipped: number;
+  errors: { line: number; column: string; reason: string }[];
+  seconds: number;
+  dryRun: boolean;
+}
+
+interface Row {
+  line: number;
+  name?: string;
+  language?: string;
+  timezone?: string;
+  identities: { channel: string; address: string }[];
+  phone?: string;
+  groups: string[];
+  consent?: boolean;
+  fields: Record<string, string>;
+}
+
+/** Column names, ours and CiviCRM's, to what they mean. */
+const ALIASES: Record<string, string> = {
+  name: 'name', display_name: 'name', full_name: 'name', first_name: 'first_name', last_name: 'last_name',
+  language: 'language', preferred_language: 'language', lang: 'language',
+  timezone: 'timezone', time_zone: 'timezone',
+  telegram: 'telegram', whatsapp: 'whatsapp', phone: 'phone', phone_number: 'phone', mobile: 'phone',
+  email: 'email', email_address: 'email', e_mail: 'email',
+  groups: 'groups', group: 'groups', tags: 'groups',
+  consent: 'consent', do_not_email: 'do_not_email', is_opt_out: 'do_not_email',
+};
+const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]{2,}$/u;
+
+export async function importContacts(db: Database, path: string, options: ImportOptions): Promise<ImportSummary> {
+  const started = performance.now();
+  const summary: ImportSummary = { rows: 0, created: 0, updated: 0, merged: 0, unchanged: 0, skipped: 0, errors: [], seconds: 0, dryRun: !!options.dryRun };
+  const rows = await readRows(path, options, summary);
+  const run = async (tx: Sql) => write(tx, rows, summary, `import:${basename(path)}`);
+  if (options.dryRun) {
+    await db.transaction(async (tx) => {
+      await run(tx);
+      throw new DryRun();
+    }).catch((error) => {
+      if (!(error instanceof DryRun)) throw error;
+    });
+  } else {
+    await db.transaction(run);
+  }
+  summary.seconds = Math.round((performance.now() - started) / 10) / 100;
+  return summary;
+}
+
+class DryRun extends Error {}
+
+async function readRows(path: string, options: ImportOptions, summary: ImportSummary): Promise<Row[]> {
+  const delimiter = await sniffDelimiter(path);
+  const parser = createReadStream(path).pipe(parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }));
+  let header: string[] | undefined;
+  const rows: Row[] = [];
+  for await (const record of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    if (!header) {
+      header = record.record.map((column) => column.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, ''));
+      continue;
+    }
+    summary.rows++;
+    const row = readRow(header, record.record, record.info.lines, options, summary);
+    if (row) rows.push(row);
+    if (summary.rows % 5000 === 0) options.onProgress?.(summary.rows);
+  }
+  options.onProgress?.(summary.rows);
+  return rows;
+}
+
+function readRow(header: string[], values: string[], line: number, options: ImportOptions, summary: ImportSummary): Row | undefined {
+  const row: Row = { line, identities: [], groups: [], fields: {} };
+  const fail = (column: string, reason: string) => {
+    summary.errors.push({ line, column, reason });
+    summary.skipped++;
+    return undefined;
+  };
+  let first = '';
+  let last = '';
+  let doNotEmail = false;
+  for (const [index, column] of header.entries()) {
+    const value = values[index]?.trim() ?? '';
+    if (!value) continue;
+    switch (ALIASES[column] ?? 'field') {
+      case 'name':
+        row.name = value;
+        break;
+      case 'first_name':
+        first = value;
+        break;
+      case 'last_name':
+        last = value;
+        break;
+      case 'language': {
+        const code = value.toLowerCase().split(/[-_]/)[0]!;
+        if (!options.languages.includes(code)) return fail(column, `language "${value}" is not one of ${options.languages.join(', ')}`);
+        row.language = code;
+        break;
+      }
+      case 'timezone':
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: value });
+          row.timezone = value;
+        } catch {
+          return fail(column, `unknown timezone "${value}"`);
+        }
+        break;
+      case 'telegram':
+        if (!/^-?\d{3,20}$/.test(value)) return fail(column, `"${value}" is not a Telegram chat id (digits)`);
+        row.identities.push({ channel: 'telegram', address: value });
+        break;
+      case 'whatsapp':
+      case 'phone': {
+        const number = parsePhoneNumberFromString(value, options.country as CountryCode | undefined);
+        if (!number?.isValid()) return fail(column, `"${value}" is not a phone number${options.country ? '' : ' with its +country code (or give --country)'}`);
+        if (ALIASES[column] === 'whatsapp') row.identities.push({ channel: 'whatsapp', address: number.number });
+        else row.phone = number.number;
+        break;
+      }
+      case 'email': {
+        const email = value.toLowerCase();
+        if (!EMAIL.test(email)) return fail(column, `"${value}" is not an e-mail address`);
+        row.identities.push({ channel: 'email', address: email });
+        break;
+      }
+      case 'groups':
+        row.groups.push(...value.split(/[;|]/).map((group) => group.trim()).filter(Boolean));
+        break;
+      case 'consent':
+        if (/^(yes|y|true|1|oui|да|نعم)$/i.test(value)) row.consent = true;
+        else if (/^(no|n|false|0|non|нет|لا)$/i.test(value)) row.consent = false;
+        else return fail(column, `consent "${value}" is not yes or no`);
+        break;
+      case 'do_not_email':
+        doNotEmail = /^(1|yes|true)$/i.test(value);
+        break;
+      default:
+        row.fields[column] = value;
+    }
+  }
+  if (!row.name && (first || last)) row.name = [first, last].filter(Boolean).join(' ');
+  if (doNotEmail && row.consent === undefined) row.consent = false;
+  // A phone without a WhatsApp column still identifies the person on WhatsApp.
+  if (row.phone && !row.identities.some((identity) => identity.channel === 'whatsapp')) row.identities.push({ channel: 'whatsapp', address: row.phone });
+  if (!row.identities.length) return fail('', 'no e-mail, phone, WhatsApp or Telegram: nothing to reach this person by');
+  return row;
+}
+
+/** Merges rows that share an identity, matches them with the database, writes in bulk. */
+async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: string) {
+  // Rows that share an identity are one person (union-find over identities).
+  const parent = rows.map((_, index) => index);
+  const find = (index: number): number => (parent[index] === index ? index : (parent[index] = find(parent[index]!)));
+  const owner = new Map<string, number>();
+  rows.forEach((row, index) => {
+    for (const identity of row.identities) {
+      const key = `${identity.channel}:${identity.address}`;
+      const other = owner.get(key);
+      if (other === undefined) owner.set(key, index);
+      else parent[find(index)] = find(other);
+    }
+  });
+  const groups = new Map<number, Row[]>();
+  rows.forEach((row, index) => groups.set(find(index), [...(groups.get(find(index)) ?? []), row]));
+
+  // Who exists already, by any of the file's identities.
+  const keys = [...owner.keys()];
+  const existing = await tx.query<{ key: string; contact_id: number }>(
+    `select i.channel || ':' || i.address as key, i.contact_id from identities i
+     join unnest($1::text[], $2::text[]) as k(channel, address) on k.channel = i.channel and k.address = i.address`,
+    [keys.map((key) => key.slice(0, key.indexOf(':'))), keys.map((key) => key.slice(key.indexOf(':') + 1))],
+  );
+  const contactOf = new Map(existing.map((row) => [row.key, row.contact_id]));
+
+  const people = [...groups.values()].map((members) => {
+    const merged: Row = { line: members[0]!.line, identities: [], groups: [], fields: {} };
+    for (const member of members) {
+      merged.name ??= member.name;
+      merged.language ??= member.language;
+      merged.timezone ??= member.timezone;
+      merged.consent ??= member.consent;
+      merged.identities.push(...member.identities);
+      merged.groups.push(...member.groups);
+      merged.fields = { ...member.fields, ...merged.fields };
+    }
+    merged.identities = [...new Map(merged.identities.map((identity) => [`${identity.channel}:${identity.address}`, identity])).values()];
+    merged.groups = [...new Set(merged.groups)];
+    const contact = merged.identities.map((identity) => contactOf.get(`${identity.channel}:${identity.address}`)).find((id) => id !== undefined);
+    summary.merged += members.length - 1;
+    return { row: merged, contact };
+  });
+
+  // New people: one insert, ids back in order.
+  const fresh = people.filter((person) => person.contact === undefined);
+  if (fresh.length) {
+    const ids = await tx.query<{ id: number }>(
+      `insert into contacts (name, language, timezone, fields)
+       select p->>'name', p->>'language', p->>'timezone', coalesce(p->'fields', '{}'::jsonb)
+       from jsonb_array_elements($1::jsonb) with ordinality as t(p, n) order by n returning id`,
+      [JSON.stringify(fresh.map(({ row }) => ({ name: row.name ?? null, language: row.language ?? null, timezone: row.timezone ?? null, fields: row.fields })))],
+    );
+    fresh.forEach((person, index) => (person.contact = ids[index]!.id));
+    summary.created += fresh.length;
+  }
+  // People we knew: fill what is missing, add fields; count only real changes.
+  const known = people.filter((person) => !fresh.includes(person));
+  const changedIds = new Set<number>();
+  if (known.length) {
+    const changed = await tx.query<{ id: number }>(
+      `update contacts c set name = coalesce(c.name, p.name), language = coalesce(c.language, p.language), timezone = coalesce(c.timezone, p.timezone),
+              fields = c.fields || p.fields, updated_at = now()
+       from jsonb_to_recordset($1::jsonb) as p(id bigint, name text, language text, timezone text, fields jsonb)
+       where c.id = p.id and (c.name is null and p.name is not null or c.language is null and p.language is not null
+              or c.timezone is null and p.timezone is not null or not (c.fields @> p.fields))
+       returning c.id`,
+      [JSON.stringify(known.map(({ row, contact }) => ({ id: contact, name: row.name ?? null, language: row.language ?? null, timezone: row.timezone ?? null, fields: row.fields })))],
+    );
+    for (const row of changed) changedIds.add(row.id);
+  }
+
+  const identities = people.flatMap(({ row, contact }) => row.identities.map((identity) => ({ contact, ...identity })));
+  const newIdentities = await tx.query<{ contact_id: number }>(
+    `insert into identities (contact_id, channel, address)
+     select (i->>'contact')::bigint, i->>'channel', i->>'address' from jsonb_array_elements($1::jsonb) as i
+     on conflict (channel, address) do nothing returning contact_id`,
+    [JSON.stringify(identities)],
+  );
+  const groupNames = [...new Set(people.flatMap(({ row }) => row.groups))];
+  if (groupNames.length) await tx.query(`insert into groups (name) select unnest($1::text[]) on conflict (name) do nothing`, [groupNames]);
+  const memberships = await tx.query<{ contact_id: number }>(
+    `insert into memberships (contact_id, group_id)
+     select (m->>'contact')::bigint, g.id from jsonb_array_elements($1::jsonb) as m join groups g on g.name = m->>'group'
+     on conflict do nothing returning contact_id`,
+    [JSON.stringify(people.flatMap(({ row, contact }) => row.groups.map((group) => ({ contact, group }))))],
+  );
+  // Consent per channel the person has, unless the ledger already says the same.
+  const consents = await tx.query<{ contact_id: number }>(
+    `insert into consents (contact_id, channel, status, source)
+     select (k->>'contact')::bigint, k->>'channel', k->>'status', $2 from jsonb_array_elements($1::jsonb) as k
+     where (select x.status from consents x where x.contact_id = (k->>'contact')::bigint and x.channel = k->>'channel' order by x.id desc limit 1)
+           is distinct from k->>'status'
+     returning contact_id`,
+    [
+      JSON.stringify(people.flatMap(({ row, contact }) => (row.consent === undefined ? [] : row.identities.map((identity) => ({ contact, channel: identity.channel, status: row.consent ? 'granted' : 'withdrawn' }))))),
+      source,
+    ],
+  );
+  // A known person who got new identities, groups or consents was updated too.
+  const knownIds = new Set(known.map((person) => person.contact));
+  for (const row of [...newIdentities, ...memberships, ...consents]) if (knownIds.has(row.contact_id)) changedIds.add(row.contact_id);
+  summary.updated = changedIds.size;
+  summary.unchanged = known.length - changedIds.size;
+}
+
+/** `;` or `,`, whichever the header line uses more (spreadsheets in French write `;`). */
+async function sniffDelimiter(path: string): Promise<string> {
+  const stream = createReadStream(path, { start: 0, end: 4095, encoding: 'utf8' });
+  let head = '';
+  for await (const chunk of stream) head += chunk;
+  const first = head.split(/\r?\n/)[0] ?? '';
+  return (first.match(/;/g)?.length ?? 0) > (first.match(/,/g)?.length ?? 0) ? ';' : ',';
+}
