@@ -85,6 +85,8 @@ export interface Config {
   };
   delivery: typeof DEFAULTS.delivery;
   quietHours: { start: number; end: number };
+  /** Message texts older than this many days are scrubbed (unset: kept). */
+  retentionDays?: number;
   defaultTimezone: string;
   reminderGraceMs: number;
   inboundSweepAfterMs: number;
@@ -127,6 +129,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     quietHours: quietHours(get('QUIET_HOURS')) ?? DEFAULTS.quietHours,
     defaultTimezone: timezone('DEFAULT_TIMEZONE', get('DEFAULT_TIMEZONE')) ?? DEFAULTS.defaultTimezone,
     reminderGraceMs: DEFAULTS.reminderGraceMs,
+    retentionDays: positiveNumber('TOCSIN_RETENTION_DAYS', get('TOCSIN_RETENTION_DAYS')),
     inboundSweepAfterMs: DEFAULTS.inboundSweepAfterMs,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
   };

@@ -8,6 +8,7 @@ import { channelsFromConfig } from './channels.ts';
 import { FlowWatcher } from './flows/watch.ts';
 import { addObservabilityRoutes } from './http/observability.ts';
 import { adminRoute } from './http/admin.ts';
+import { addContactRoutes } from './http/contacts.ts';
 import { addEventRoutes } from './http/events.ts';
 import { addUnsubscribeRoutes } from './http/unsubscribe.ts';
 import { sendJson } from './http/server.ts';
@@ -63,6 +64,7 @@ export class Engine {
       addObservabilityRoutes(http, services.db, services.metrics, services.channels);
       addChannelAdminRoutes(http, config.adminToken, services.channels);
       addEventRoutes(http, services);
+      addContactRoutes(http, services);
       if (config.email) addUnsubscribeRoutes(http, services, config.email.unsubscribeSecret);
       await http.listen(config.port, config.host);
       if (socket) local = await startLocalApi(services, socket);

@@ -107,3 +107,47 @@ describe.each(backends)('contacts on $name', (backend) => {
     }
   });
 });
+
+describe('admin API for contacts, and retention', () => {
+  test('no route answers without the token; with it: list by segment, one person, export, erase', async () => {
+    const { Engine } = await import('../engine/engine.ts');
+    const { testConfig } = await import('./helpers/services.ts');
+    const { pino } = await import('pino');
+    const engine = await Engine.start(testConfig({ port: 0, adminToken: 'admin-token-1234' }), { log: pino({ level: 'silent' }), watch: false });
+    try {
+      await importContacts(engine.services.db, csv('api.csv', 'name,email,language\nRania,rania@example.org,ar\nPaul,paul@example.org,fr\n'), { defaultLanguage: 'en', languages: engine.services.i18n.languages });
+      const get = (path: string, token?: string, method = 'GET') => fetch(`${engine.url}${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      for (const path of ['/api/contacts', '/api/contacts/1', '/api/contacts/export', '/api/events']) {
+        expect((await get(path)).status).toBe(401);
+        expect((await get(path, 'wrong')).status).toBe(401);
+      }
+      expect((await get('/api/contacts/1', undefined, 'DELETE')).status).toBe(401);
+      const list = (await (await get('/api/contacts?segment=language%20%3D%20ar', 'admin-token-1234')).json()) as { contacts: { id: number; name: string }[] };
+      expect(list.contacts.map((contact) => contact.name)).toEqual(['Rania']);
+      const bad = await get('/api/contacts?segment=lang%20%3D%20ar', 'admin-token-1234');
+      expect(bad.status).toBe(422);
+      const id = list.contacts[0]!.id;
+      expect(((await (await get(`/api/contacts/${id}`, 'admin-token-1234')).json()) as { contact: { name: string } }).contact.name).toBe('Rania');
+      const exported = await (await get('/api/contacts/export?format=json', 'admin-token-1234')).text();
+      expect(exported.trim().split('\n')).toHaveLength(2);
+      expect((await get(`/api/contacts/${id}`, 'admin-token-1234', 'DELETE')).status).toBe(200);
+      expect(((await (await get(`/api/contacts/${id}`, 'admin-token-1234')).json()) as { contact: { name: string | null; status: string } }).contact).toMatchObject({ name: null, status: 'erased' });
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  test('TOCSIN_RETENTION_DAYS scrubs old message texts and keeps the counts', async () => {
+    const { scrubOldTexts } = await import('../engine/scheduler/retention.ts');
+    const services = await openTestServices(backends[0]!);
+    try {
+      await new ChatSession(services, 'old-timer').say('hello there');
+      const later = new Date(Date.now() + 31 * 86_400_000);
+      expect(await scrubOldTexts(services.db, 30, later)).toBeGreaterThan(0);
+      const rows = await services.db.query(`select direction, text from messages where address = 'old-timer' order by id`);
+      expect(rows).toEqual([{ direction: 'in', text: null }, { direction: 'out', text: null }]);
+    } finally {
+      await services.close();
+    }
+  });
+});

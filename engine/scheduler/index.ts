@@ -8,6 +8,7 @@ import { describe } from '../errors.ts';
 import { expireConversations } from '../pipeline/expiry.ts';
 import type { Services } from '../services.ts';
 import { sendDueReminders } from './reminders.ts';
+import { scrubOldTexts } from './retention.ts';
 
 const TICK = fileURLToPath(new URL('./tick.mjs', import.meta.url));
 
@@ -26,6 +27,11 @@ export const JOBS: Job[] = [
   },
   { name: 'expiry', every: '1m', run: (services) => expireConversations(services.db) },
   { name: 'inbound-sweep', every: '10s', run: (services) => services.pipeline.sweep(services.config.inboundSweepAfterMs) },
+  {
+    name: 'retention',
+    every: '1h',
+    run: (services, now) => (services.config.retentionDays ? scrubOldTexts(services.db, services.config.retentionDays, now) : Promise.resolve(0)),
+  },
 ];
 
 export class Scheduler {
