@@ -229,7 +229,8 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
     summary.created += fresh.length;
   }
   // People we knew: fill what is missing, add fields; count only real changes.
-  const known = people.filter((person) => !fresh.includes(person));
+  const freshSet = new Set(fresh);
+  const known = people.filter((person) => !freshSet.has(person));
   const changedIds = new Set<number>();
   if (known.length) {
     const changed = await tx.query<{ id: number }>(
@@ -244,33 +245,47 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
     for (const row of changed) changedIds.add(row.id);
   }
 
-  const identities = people.flatMap(({ row, contact }) => row.identities.map((identity) => ({ contact, ...identity })));
+  // Arrays, not JSON, for the big statements: PostgreSQL unnests them fastest.
+  const identities = people.flatMap(({ row, contact }) => row.identities.map((identity) => ({ contact: contact!, ...identity })));
   const newIdentities = await tx.query<{ contact_id: number }>(
     `insert into identities (contact_id, channel, address)
-     select (i->>'contact')::bigint, i->>'channel', i->>'address' from jsonb_array_elements($1::jsonb) as i
+     select * from unnest($1::bigint[], $2::text[], $3::text[])
      on conflict (channel, address) do nothing returning contact_id`,
-    [JSON.stringify(identities)],
+    [identities.map((identity) => identity.contact), identities.map((identity) => identity.channel), identities.map((identity) => identity.address)],
   );
   const groupNames = [...new Set(people.flatMap(({ row }) => row.groups))];
-  if (groupNames.length) await tx.query(`insert into groups (name) select unnest($1::text[]) on conflict (name) do nothing`, [groupNames]);
-  const memberships = await tx.query<{ contact_id: number }>(
-    `insert into memberships (contact_id, group_id)
-     select (m->>'contact')::bigint, g.id from jsonb_array_elements($1::jsonb) as m join groups g on g.name = m->>'group'
-     on conflict do nothing returning contact_id`,
-    [JSON.stringify(people.flatMap(({ row, contact }) => row.groups.map((group) => ({ contact, group }))))],
-  );
-  // Consent per channel the person has, unless the ledger already says the same.
-  const consents = await tx.query<{ contact_id: number }>(
-    `insert into consents (contact_id, channel, status, source)
-     select (k->>'contact')::bigint, k->>'channel', k->>'status', $2 from jsonb_array_elements($1::jsonb) as k
-     where (select x.status from consents x where x.contact_id = (k->>'contact')::bigint and x.channel = k->>'channel' order by x.id desc limit 1)
-           is distinct from k->>'status'
-     returning contact_id`,
-    [
-      JSON.stringify(people.flatMap(({ row, contact }) => (row.consent === undefined ? [] : row.identities.map((identity) => ({ contact, channel: identity.channel, status: row.consent ? 'granted' : 'withdrawn' }))))),
+  let memberships: { contact_id: number }[] = [];
+  if (groupNames.length) {
+    await tx.query(`insert into groups (name) select unnest($1::text[]) on conflict (name) do nothing`, [groupNames]);
+    const groupIds = new Map((await tx.query<{ id: number; name: string }>(`select id, name from groups where name = any($1::text[])`, [groupNames])).map((group) => [group.name, group.id]));
+    const pairs = people.flatMap(({ row, contact }) => row.groups.map((group) => [contact!, groupIds.get(group)!] as const));
+    memberships = await tx.query<{ contact_id: number }>(
+      `insert into memberships (contact_id, group_id) select * from unnest($1::bigint[], $2::bigint[]) on conflict do nothing returning contact_id`,
+      [pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1])],
+    );
+  }
+  // Consent per channel the person has, unless the ledger already says the same (new
+  // people have no ledger yet: no need to look).
+  const consentRows = people.flatMap(({ row, contact }) => (row.consent === undefined ? [] : row.identities.map((identity) => ({ contact: contact!, channel: identity.channel, status: row.consent ? 'granted' : 'withdrawn' }))));
+  const freshIds = new Set(fresh.map((person) => person.contact));
+  const [forNew, forKnown] = [consentRows.filter((consent) => freshIds.has(consent.contact)), consentRows.filter((consent) => !freshIds.has(consent.contact))];
+  if (forNew.length) {
+    await tx.query(`insert into consents (contact_id, channel, status, source) select c, ch, st, $4 from unnest($1::bigint[], $2::text[], $3::text[]) as u(c, ch, st)`, [
+      forNew.map((consent) => consent.contact),
+      forNew.map((consent) => consent.channel),
+      forNew.map((consent) => consent.status),
       source,
-    ],
-  );
+    ]);
+  }
+  const consents = forKnown.length
+    ? await tx.query<{ contact_id: number }>(
+        `insert into consents (contact_id, channel, status, source)
+         select c, ch, st, $4 from unnest($1::bigint[], $2::text[], $3::text[]) as u(c, ch, st)
+         where (select x.status from consents x where x.contact_id = u.c and x.channel = u.ch order by x.id desc limit 1) is distinct from u.st
+         returning contact_id`,
+        [forKnown.map((consent) => consent.contact), forKnown.map((consent) => consent.channel), forKnown.map((consent) => consent.status), source],
+      )
+    : [];
   // A known person who got new identities, groups or consents was updated too.
   const knownIds = new Set(known.map((person) => person.contact));
   for (const row of [...newIdentities, ...memberships, ...consents]) if (knownIds.has(row.contact_id)) changedIds.add(row.contact_id);
