@@ -133,7 +133,8 @@ export type Effect =
   | { kind: 'set_contact'; field: string; value: unknown }
   | { kind: 'join'; group: string }
   | { kind: 'leave'; group: string }
-  | { kind: 'consent'; status: 'granted' | 'withdrawn'; source: string }
+  /** `wording`: what the person agreed to — the flow's version and step. */
+  | { kind: 'consent'; status: 'granted' | 'withdrawn'; source: string; wording?: string }
   /** A survey answer, stored typed. */
   | { kind: 'answer'; flow: string; question: string; type: string; value: unknown }
   /** An RSVP; its outcome (confirmed, waitlisted at position N) is told at `replyAt`. */

@@ -28,7 +28,7 @@ export async function applyEffect(tx: Sql, contactId: number, channel: string, e
       await tx.query(`delete from memberships where contact_id = $1 and group_id in (select id from groups where name = $2)`, [contactId, effect.group]);
       return;
     case 'consent':
-      await tx.query(`insert into consents (contact_id, channel, status, source) values ($1, $2, $3, $4)`, [contactId, channel, effect.status, effect.source]);
+      await tx.query(`insert into consents (contact_id, channel, status, source, wording) values ($1, $2, $3, $4, $5)`, [contactId, channel, effect.status, effect.source, effect.wording ?? null]);
       return;
   }
 }

@@ -42,7 +42,7 @@ describe('flow runtime', () => {
     expect(agreed.state.status).toBe('done');
     expect(agreed.effects).toEqual([
       { kind: 'join', group: 'supporters' },
-      { kind: 'consent', status: 'granted', source: 'flow:subscribe' },
+      { kind: 'consent', status: 'granted', source: 'flow:subscribe', wording: `subscribe@${subscribe.version}#welcome` },
     ]);
     expect(agreed.replies.map((reply) => reply.text)).toEqual(["C'est fait, Amina ! Écrivez STOP à tout moment pour ne plus recevoir de messages."]);
   });

@@ -5,6 +5,7 @@ export const consent: Action = {
   key: 'consent',
   run(value, ctx) {
     const status = value === 'withdrawn' ? 'withdrawn' : 'granted';
-    ctx.effect({ kind: 'consent', status, source: `flow:${ctx.state.flow}` });
+    // The wording they agreed to is this version of the flow (content hash) at this step.
+    ctx.effect({ kind: 'consent', status, source: `flow:${ctx.flow.id}`, wording: `${ctx.flow.id}@${ctx.flow.version}#${ctx.state.step}` });
   },
 };
