@@ -129,7 +129,13 @@ export class TelegramChannel implements Channel {
 
   /** Hands an update over, after the ones before it from the same chat. */
   private receive(update: Update): Promise<void> {
-    const message = toInbound(update);
+    let message: InboundMessage | undefined;
+    try {
+      message = toInbound(update);
+    } catch (error) {
+      // Retrying a malformed update cannot help: log it and let Telegram forget it.
+      this.options.log.warn({ error: (error as Error).message, update: update.update_id }, 'telegram update malformed; ignored');
+    }
     if (!message) return Promise.resolve();
     const previous = this.chains.get(message.address) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(() => this.deliverInbound(message));
@@ -170,7 +176,8 @@ export function toInbound(update: Update): InboundMessage | undefined {
   const base = { channel: TELEGRAM, channelMessageId: `u${update.update_id}` };
   if ('callback_query' in update && update.callback_query) {
     const query = update.callback_query;
-    const chat = query.message?.chat.id ?? query.from.id;
+    const chat = query.message?.chat?.id ?? query.from?.id;
+    if (typeof chat !== 'number') return undefined;
     const data = 'data' in query ? query.data : undefined;
     return {
       ...base,
@@ -184,6 +191,8 @@ export function toInbound(update: Update): InboundMessage | undefined {
   }
   if ('message' in update && update.message) {
     const message = update.message;
+    // Telegram always sends a chat id; an update without one can never be answered.
+    if (typeof message.chat?.id !== 'number') return undefined;
     const text = 'text' in message ? message.text : 'caption' in message ? (message.caption ?? '') : '';
     const command = /^\/([A-Za-z0-9_]+)(?:@\w+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
     const inbound: InboundMessage = {
@@ -192,7 +201,7 @@ export function toInbound(update: Update): InboundMessage | undefined {
       text,
       languageHint: message.from?.language_code,
       displayName: message.from ? displayName(message.from) : undefined,
-      receivedAt: new Date(message.date * 1000),
+      receivedAt: Number.isFinite(message.date) ? new Date(message.date * 1000) : new Date(),
     };
     if (command?.[1] === 'start') {
       // t.me/<bot>?start=rsvp arrives as "/start rsvp"; "/start" alone starts joining.

@@ -33,7 +33,9 @@ export class SlackChannel implements Channel {
   private readonly console: OrganizerConsole;
 
   constructor(private readonly options: SlackOptions) {
-    const clientOptions = { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/` };
+    // The outbox retries failed sends itself; the client's default (ten retries over thirty
+    // minutes) would instead hold engine start or a delivery worker that long.
+    const clientOptions = { slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`, retryConfig: { retries: 2, minTimeout: 500, maxTimeout: 2000 }, timeout: 15_000 };
     if (options.appToken) {
       this.app = new bolt.App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logLevel: bolt.LogLevel.ERROR });
     } else {
@@ -48,7 +50,9 @@ export class SlackChannel implements Channel {
     if (this.receiver) {
       if (!context) throw new Error('the Slack app needs the engine HTTP server');
       this.receiver.mount(context);
-      await this.app.init();
+      await this.app.init().catch((error: Error) => {
+        throw new Error(`Slack: could not check the bot token at ${this.options.apiUrl} (${error.message}); check SLACK_BOT_TOKEN and SLACK_API_URL`);
+      });
     }
     await this.app.start();
     await this.console.resume();

@@ -87,8 +87,9 @@ export function verifySlackSignature(secret: string, timestamp: string, signatur
 
 function parseBody(contentType: string, raw: Buffer): Record<string, any> {
   const text = raw.toString('utf8');
-  if (contentType.includes('application/json')) return JSON.parse(text);
-  const form = Object.fromEntries(new URLSearchParams(text));
+  const form = contentType.includes('application/json') ? undefined : Object.fromEntries(new URLSearchParams(text));
   // Interactivity (buttons, modals) sends its JSON in a `payload` field.
-  return typeof form.payload === 'string' ? JSON.parse(form.payload) : form;
+  const body: unknown = !form ? JSON.parse(text) : typeof form.payload === 'string' ? JSON.parse(form.payload) : form;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('not a Slack request body');
+  return body as Record<string, any>;
 }

@@ -76,7 +76,11 @@ export class HttpServer {
       return sendJson(response, allowed.length ? 405 : 404, { error: allowed.length ? 'method not allowed' : 'not found' });
     }
     const body = await readBody(request);
-    if (!body) return sendJson(response, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    if (!body) {
+      // The rest of the body is left unread, so this connection cannot carry another request.
+      response.setHeader('connection', 'close');
+      return sendJson(response, 413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    }
     await handler(request, response, body);
   }
 }
