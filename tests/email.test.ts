@@ -7,7 +7,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { pino } from 'pino';
 import { SMTPServer } from 'smtp-server';
-import { stripQuoted } from '../bots/email/inbound.ts';
+import { startReceiver, stripQuoted } from '../bots/email/inbound.ts';
 import { Engine } from '../engine/engine.ts';
 import { testConfig } from './helpers/services.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -198,4 +198,34 @@ describe('email', () => {
     const times = received.slice(start).map((entry) => entry.at);
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(4 * 200 - 50);
   });
+});
+
+test('a reply that cannot be stored is refused with 451, so the sending server keeps it and retries', async () => {
+  const port = await freePort();
+  let storeWorks = false;
+  const stored: string[] = [];
+  const receiver = await startReceiver(
+    port,
+    '127.0.0.1',
+    {
+      message: async (message) => {
+        if (!storeWorks) throw new Error('database unreachable');
+        stored.push(message.text ?? "");
+      },
+      bounce: async () => {},
+    },
+    pino({ level: 'silent' }),
+  );
+  const supporter = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  try {
+    const mail = { from: 'omar@example.net', to: 'reply@riverside.example.org', subject: 'hi', text: 'join\n' };
+    await expect(supporter.sendMail(mail)).rejects.toMatchObject({ responseCode: 451 });
+    expect(stored).toEqual([]);
+    storeWorks = true;
+    await supporter.sendMail(mail);
+    expect(stored).toEqual(['join']);
+  } finally {
+    supporter.close();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
 });
