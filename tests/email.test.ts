@@ -210,7 +210,7 @@ test('a reply that cannot be stored is refused with 451, so the sending server k
     {
       message: async (message) => {
         if (!storeWorks) throw new Error('database unreachable');
-        stored.push(message.text ?? "");
+        stored.push(message.text ?? '');
       },
       bounce: async () => {},
     },
