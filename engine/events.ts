@@ -4,6 +4,7 @@ import { TocsinError } from './errors.ts';
 import { validTimezone } from './format.ts';
 import type { Translator } from './i18n.ts';
 import type { Sql } from './store/database.ts';
+import type { EventRow } from './store/rsvps.ts';
 
 export interface NewEvent {
   /** One title, or one per language. */
@@ -60,20 +61,7 @@ export async function createEvent(sql: Sql, event: NewEvent, defaultLanguage: st
 }
 
 export async function listEvents(sql: Sql, language: string, filter: { id?: number; slug?: string; upcoming?: boolean } = {}): Promise<EventSummary[]> {
-  const rows = await sql.query<{
-    id: number;
-    slug: string;
-    title: Record<string, string>;
-    starts_at: Date;
-    timezone: string;
-    place: string | null;
-    capacity: number | null;
-    status: string;
-    yes: number;
-    no: number;
-    maybe: number;
-    waitlist: number;
-  }>(
+  const rows = await sql.query<Omit<EventRow, 'rsvp_deadline'> & { yes: number; no: number; maybe: number; waitlist: number }>(
     `select e.id, e.slug, e.title, e.starts_at, e.timezone, e.place, e.capacity, e.status,
             count(r.id) filter (where r.answer = 'yes' and r.waitlisted_at is null)::int as yes,
             count(r.id) filter (where r.answer = 'no')::int as no,
