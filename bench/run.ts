@@ -3,6 +3,7 @@
 // database, prints a table and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { DatabaseConfig } from '../engine/config.ts';
 import { measureMaterialize, type BroadcastResult } from './broadcast.ts';
 import { measureImport } from './import.ts';
 import { measureInbound, type InboundResult } from './inbound.ts';
@@ -10,35 +11,25 @@ import { measureInbound, type InboundResult } from './inbound.ts';
 const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const contacts = Number(process.env.BENCH_CONTACTS ?? 1000);
 
-const inbound: InboundResult[] = [];
-for (const database of [{ kind: 'postgres' as const, url }, { kind: 'memory' as const }]) {
-  try {
-    inbound.push(await measureInbound(database, contacts));
-  } catch (error) {
-    process.stderr.write(`inbound on ${database.kind}: ${(error as Error).message}\n`);
+/** One measurement on PostgreSQL then on the embedded database; a failure on one is reported and the other still runs. */
+async function onEach<T>(name: string, runs: [DatabaseConfig, number][], measure: (database: DatabaseConfig, size: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (const [database, size] of runs) {
+    try {
+      results.push(await measure(database, size));
+    } catch (error) {
+      process.stderr.write(`${name} on ${database.kind}: ${(error as Error).message}\n`);
+    }
   }
+  console.table(results);
+  return results;
 }
-console.table(inbound);
 
-const broadcasts: BroadcastResult[] = [];
-for (const [database, recipients] of [[{ kind: 'postgres' as const, url }, 100_000], [{ kind: 'memory' as const }, 20_000]] as const) {
-  try {
-    broadcasts.push(await measureMaterialize(database, recipients));
-  } catch (error) {
-    process.stderr.write(`broadcast on ${database.kind}: ${(error as Error).message}\n`);
-  }
-}
-console.table(broadcasts);
-
-const imports = [];
-for (const [database, rows] of [[{ kind: 'postgres' as const, url }, 100_000], [{ kind: 'memory' as const }, 20_000]] as const) {
-  try {
-    imports.push(await measureImport(database, rows));
-  } catch (error) {
-    process.stderr.write(`import on ${database.kind}: ${(error as Error).message}\n`);
-  }
-}
-console.table(imports);
+const localPostgres: DatabaseConfig = { kind: 'postgres', url };
+const embedded: DatabaseConfig = { kind: 'memory' };
+const inbound: InboundResult[] = await onEach('inbound', [[localPostgres, contacts], [embedded, contacts]], measureInbound);
+const broadcasts: BroadcastResult[] = await onEach('broadcast', [[localPostgres, 100_000], [embedded, 20_000]], measureMaterialize);
+const imports = await onEach('import', [[localPostgres, 100_000], [embedded, 20_000]], measureImport);
 const postgres = inbound.find((result) => result.backend === 'postgres');
 const pglite = inbound.find((result) => result.backend === 'pglite');
 const results = {
