@@ -87,7 +87,7 @@ export class ChatSession {
   private async collect(ids: number[]): Promise<OutboundMessage[]> {
     const waiting = await this.deps.db.query<{ id: number }>(
       `update outbox set next_attempt_at = now() where channel = $1 and address = $2 and status = 'pending' returning id`,
-      [CONSOLE, this.user],
+      [CONSOLE, this.deps.db.cipher.index(CONSOLE, this.user)],
     );
     ids = [...new Set([...waiting.map((row) => row.id), ...ids])].sort((a, b) => a - b);
     if (!ids.length) return [];

@@ -94,7 +94,7 @@ export class Broadcasts {
   /** Records a broadcast (not started). */
   async create(createdBy: string, segment: string, message: AlertMessage): Promise<number> {
     checkMessage(message, this.deps.i18n);
-    parseSegment(segment, await this.customFields());
+    parseSegment(segment, await this.customFields(), this.deps.db.cipher.enabled);
     const [row] = await this.deps.db.query<{ id: number }>(`insert into broadcasts (created_by, segment, message) values ($1, $2, $3::jsonb) returning id`, [
       createdBy,
       segment,
@@ -171,7 +171,7 @@ export class Broadcasts {
    * none: `state` says why), and their language.
    */
   private async audience(segment: string, sql: Sql = this.deps.db) {
-    const tree = parseSegment(segment, await this.customFields(sql));
+    const tree = parseSegment(segment, await this.customFields(sql), sql.cipher.enabled);
     const languages = this.deps.i18n.languages;
     const channels = this.deps.channels().filter((channel) => !NOT_FOR_SUPPORTERS.has(channel));
     const compiled = compileSegment(tree, this.deps.i18n.defaultLanguage, 4);

@@ -7,6 +7,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { readFileSync } from 'node:fs';
 import { parseQuietHours } from './delivery/quiet-hours.ts';
 import { errors } from './errors.ts';
+import { parseKey } from './store/cipher.ts';
 import { validTimezone } from './format.ts';
 
 export const DEFAULTS = {
@@ -87,6 +88,8 @@ export interface Config {
   quietHours: { start: number; end: number };
   /** Message texts older than this many days are scrubbed (unset: kept). */
   retentionDays?: number;
+  /** Encryption at rest: the current key, and old keys still readable (during a rotation). */
+  encryption?: { key?: Buffer; oldKeys: Buffer[] };
   defaultTimezone: string;
   reminderGraceMs: number;
   inboundSweepAfterMs: number;
@@ -130,6 +133,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     defaultTimezone: timezone('DEFAULT_TIMEZONE', get('DEFAULT_TIMEZONE')) ?? DEFAULTS.defaultTimezone,
     reminderGraceMs: DEFAULTS.reminderGraceMs,
     retentionDays: positiveNumber('TOCSIN_RETENTION_DAYS', get('TOCSIN_RETENTION_DAYS')),
+    encryption: encryptionKeys(get('TOCSIN_ENCRYPTION_KEY'), get('TOCSIN_OLD_ENCRYPTION_KEYS')),
     inboundSweepAfterMs: DEFAULTS.inboundSweepAfterMs,
     shutdownTimeoutMs: DEFAULTS.shutdownTimeoutMs,
   };
@@ -260,4 +264,12 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   if (value === undefined) return undefined;
   if (!allowed.includes(value as T)) throw errors.badVariable(name, value, `one of ${allowed.join(', ')}`);
   return value as T;
+}
+
+function encryptionKeys(key: string | undefined, oldKeys: string | undefined): Config['encryption'] {
+  if (!key && !oldKeys) return undefined;
+  return {
+    key: key ? parseKey(key) : undefined,
+    oldKeys: (oldKeys ?? '').split(',').filter((text) => text.trim()).map((text) => parseKey(text, 'TOCSIN_OLD_ENCRYPTION_KEYS')),
+  };
 }

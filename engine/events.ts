@@ -97,6 +97,7 @@ export async function showEvent(sql: Sql, idOrSlug: string, language: string): P
      order by r.answer = 'yes' desc, r.waitlisted_at nulls first, r.id`,
     [event.id],
   );
+  for (const attendee of attendees) attendee.name = sql.cipher.open(attendee.name);
   return { ...event, attendees };
 }
 
@@ -116,10 +117,10 @@ export async function cancelEvent(sql: Sql, idOrSlug: string, i18n: Translator):
   const rows = people.map((person) => {
     const language = i18n.pickLanguage(person.language);
     const text = i18n.render('common.event_cancelled', language, {
-      contact: { id: person.contact_id, name: person.name, language, timezone: person.timezone },
+      contact: { id: person.contact_id, name: sql.cipher.open(person.name), language, timezone: person.timezone },
       event: { title: person.title[language] ?? Object.values(person.title)[0], starts_at: person.starts_at, timezone: person.event_timezone },
     });
-    return { contact: person.contact_id, channel: person.channel, address: person.address, body: { text, language } };
+    return { contact: person.contact_id, channel: person.channel, address: person.address, body: sql.cipher.sealJson({ text, language }) };
   });
   if (rows.length) {
     await sql.query(

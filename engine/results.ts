@@ -84,7 +84,7 @@ export async function resultsCsv(sql: Sql, flowId: string): Promise<string> {
     [flowId],
   );
   const lines = ['contact_id,question,type,value,answered_at'];
-  for (const row of rows) lines.push([row.contact_id ?? '', row.question, row.type, row.value, row.answered_at.toISOString()].map(csvField).join(','));
+  for (const row of rows) lines.push([row.contact_id ?? '', row.question, row.type, sql.cipher.open(row.value), row.answered_at.toISOString()].map(csvField).join(','));
   return `${lines.join('\n')}\n`;
 }
 

@@ -76,8 +76,12 @@ function tokenize(query: string): Token[] {
   return tokens;
 }
 
-/** Parses a segment; `customFields` are the contact fields in use (for checks and hints). */
-export function parseSegment(query: string, customFields: string[] = []): Node {
+/**
+ * Parses a segment; `customFields` are the contact fields in use (for checks and hints).
+ * `sealed`: names and custom fields are encrypted (TOCSIN_ENCRYPTION_KEY), so the
+ * database cannot compare them and conditions on them are refused.
+ */
+export function parseSegment(query: string, customFields: string[] = [], sealed = false): Node {
   const tokens = tokenize(query);
   let position = 0;
   const peek = () => tokens[position]!;
@@ -124,6 +128,9 @@ export function parseSegment(query: string, customFields: string[] = []): Node {
     if (op.type !== 'op') throw new SegmentError(`expected =, !=, ~, < or > after "${token.text}"`, query, op.at);
     const value = next();
     if (value.type !== 'word' && value.type !== 'string') throw new SegmentError(`expected a value after "${op.text}"`, query, value.at);
+    if (sealed && (field === 'name' || !BUILTIN_FIELDS.includes(field))) {
+      throw new SegmentError(`${field} is encrypted (TOCSIN_ENCRYPTION_KEY is set): segments cannot look inside it; put these people in a group instead`, query, token.at);
+    }
     const compare: Node = { kind: 'compare', field, op: op.text as Operator, value: value.text, at: token.at };
     checkComparison(compare, query, value.at);
     return compare;

@@ -14,7 +14,9 @@ import { Translator } from './i18n.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { InboundPipeline } from './pipeline/inbound.ts';
+import { Cipher } from './store/cipher.ts';
 import { openDatabase, type Database, type OpenOptions } from './store/database.ts';
+import { checkEncryptionKey } from './store/encryption.ts';
 import type { Channel } from './types.ts';
 
 export interface Services {
@@ -51,10 +53,11 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const flowSet = loadFlowSet(config.flowsDir, i18n, config.localesDir);
   if (flowSet.problems.length) throw new FlowFileError(flowSet.problems.map(formatProblem));
   const flows = new FlowRegistry(flowSet.flows, i18n);
-  const db = await openDatabase(config.database, options.database);
+  const db = await openDatabase(config.database, { cipher: configuredCipher(config), ...options.database });
   try {
     const applied = await db.migrate();
     if (applied.length) log.info({ migrations: applied }, 'database migrated');
+    await checkEncryptionKey(db);
     await saveFlowVersions(db, flowSet.flows);
   } catch (error) {
     await db.close();
@@ -75,6 +78,11 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const broadcasts = new Broadcasts({ db, i18n, flows, channels: () => supporterChannels(config), onOutbox: () => delivery.wake() });
   services = { config, log, db, i18n, flows, metrics, pipeline, delivery, console, channels, broadcasts };
   return services;
+}
+
+/** Encryption at rest as configured (TOCSIN_ENCRYPTION_KEY, TOCSIN_OLD_ENCRYPTION_KEYS). */
+export function configuredCipher(config: Config): Cipher {
+  return Cipher.fromSecrets(config.encryption?.key, config.encryption?.oldKeys);
 }
 
 /** The channels supporters can be reached on with this configuration (wherever the engine runs). */

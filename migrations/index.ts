@@ -5,6 +5,7 @@ import { Migration20261121_whatsapp } from './Migration20261121_whatsapp.ts';
 import { Migration20261121_broadcasts } from './Migration20261121_broadcasts.ts';
 import { Migration20261121_reminders } from './Migration20261121_reminders.ts';
 import { Migration20261121_email } from './Migration20261121_email.ts';
+import { Migration20261121_encryption } from './Migration20261121_encryption.ts';
 
 export const migrations = [
   { name: 'Migration20261121_core', class: Migration20261121_core },
@@ -13,4 +14,5 @@ export const migrations = [
   { name: 'Migration20261121_broadcasts', class: Migration20261121_broadcasts },
   { name: 'Migration20261121_reminders', class: Migration20261121_reminders },
   { name: 'Migration20261121_email', class: Migration20261121_email },
+  { name: 'Migration20261121_encryption', class: Migration20261121_encryption },
 ];

@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ChatSession } from '../bots/console.ts';
+import { generateKey, parseKey } from '../engine/store/cipher.ts';
 import { backends } from './helpers/database.ts';
 import { openTestServices, ROOT, type TestServices } from './helpers/services.ts';
 
@@ -65,18 +66,28 @@ async function prepare(services: TestServices, user: string, fixture: Fixture) {
   }
   if (setup.contact) {
     const [{ id }] = await db.query<{ id: number }>(`insert into contacts (name, language, timezone) values ($1, $2, $3) returning id`, [
-      setup.contact.name ?? null,
+      db.cipher.seal(setup.contact.name ?? null),
       setup.contact.language ?? null,
       setup.contact.timezone ?? null,
     ]);
-    await db.query(`insert into identities (contact_id, channel, address) values ($1, 'console', $2)`, [id, user]);
+    await db.query(`insert into identities (contact_id, channel, address, address_sealed) values ($1, 'console', $2, $3)`, [
+      id,
+      db.cipher.index('console', user),
+      db.cipher.enabled ? db.cipher.seal(user) : null,
+    ]);
   }
 }
 
-describe.each(backends)('conversations on $name', (backend) => {
+// Every conversation again with encryption at rest: sealing must change nothing people see.
+const variants = [
+  ...backends.map((backend) => ({ label: backend.name, backend, encryption: undefined })),
+  { label: 'pglite with TOCSIN_ENCRYPTION_KEY', backend: backends[0]!, encryption: { key: parseKey(generateKey()), oldKeys: [] } },
+];
+
+describe.each(variants)('conversations on $label', ({ backend, encryption }) => {
   let services: TestServices;
   beforeAll(async () => {
-    services = await openTestServices(backend);
+    services = await openTestServices(backend, { config: { encryption } });
   });
   afterAll(() => services?.close());
 
@@ -91,7 +102,7 @@ describe.each(backends)('conversations on $name', (backend) => {
       actual.push(replies);
       if (!update) expect({ turn: index + 1, send: turn.send, replies }).toEqual({ turn: index + 1, send: turn.send, replies: turn.replies ?? [] });
     }
-    if (update && backend.name === 'pglite') {
+    if (update && backend.name === 'pglite' && !encryption) {
       const path = join(dir, file);
       const document = parseDocument(readFileSync(path, 'utf8'));
       actual.forEach((replies, index) => document.setIn(['conversation', index, 'replies'], replies));

@@ -262,12 +262,11 @@ test('an unreachable Slack API does not hold engine start; the log says what to 
   const lines: string[] = [];
   const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
   const unreachable = testConfig({ port: 0, telegram: { token: telegram.token, apiRoot: telegram.url, rateLimit: 50 }, slack: { botToken: 'xoxb-test', signingSecret: SECRET, apiUrl: 'http://127.0.0.1:9/api/', organizers: [] } });
-  const started = Date.now();
   const engine = await Engine.start(unreachable, { log, watch: false });
   try {
-    // The Web API client gives up after two quick retries (its default is thirty minutes).
-    await waitFor(() => lines.some((line) => line.includes('channel slack could not start')), 20_000);
-    expect(Date.now() - started).toBeLessThan(20_000);
+    // The Web API client gives up after two quick retries (its default is thirty minutes):
+    // the error shows within the minute, however busy the machine.
+    await waitFor(() => lines.some((line) => line.includes('channel slack could not start')), 60_000);
     const error = JSON.parse(lines.find((line) => line.includes('channel slack could not start'))!).error as string;
     expect(error).toMatch(/^Slack: could not check the bot token at http:\/\/127\.0\.0\.1:9\/api\/ .*check SLACK_BOT_TOKEN and SLACK_API_URL$/);
     expect((await fetch(`${engine.url}/healthz`)).status).toBe(200);
@@ -275,4 +274,4 @@ test('an unreachable Slack API does not hold engine start; the log says what to 
     await engine.stop();
     await telegram.stop();
   }
-}, 30_000);
+}, 90_000);

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { addressOf, chatId, WhatsAppChannel, type WhatsAppClient, type WhatsAppMessage } from '../bots/whatsapp.ts';
 import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
 import { Engine } from '../engine/engine.ts';
+import { Cipher } from '../engine/store/cipher.ts';
 import { backends, openTestDatabase } from './helpers/database.ts';
 import { testConfig } from './helpers/services.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -167,7 +168,7 @@ test('the install downloads no browser', () => {
 
 test('the real whatsapp-web.js takes our session store and the system browser settings', async () => {
   const { default: wweb } = await import('whatsapp-web.js');
-  const store = new PostgresSessionStore({ query: async () => [] }, tmpdir());
+  const store = new PostgresSessionStore({ query: async () => [], cipher: Cipher.none }, tmpdir());
   const auth = new wweb.RemoteAuth({ store, dataPath: join(tmpdir(), 'tocsin-wa-auth'), backupSyncIntervalMs: 300_000 });
   const client = new wweb.Client({ authStrategy: auth, puppeteer: { executablePath: '/usr/bin/chromium', headless: true } });
   expect(typeof client.initialize).toBe('function');

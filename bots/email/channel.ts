@@ -114,7 +114,7 @@ export class EmailChannel implements Channel {
     if (!this.transport) return retryAfter('email is not started');
     try {
       const info = await this.transport.sendMail(this.compose(address, message));
-      if (info.rejected?.length) return permanent(`the server refused ${address}`);
+      if (info.rejected?.length) return permanent("the mail server refused the recipient's address");
       return sent(info.messageId);
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;

@@ -276,7 +276,7 @@ export class OrganizerConsole {
       [slug],
     );
     if (!people.length) return `No answers for \`${slug}\` (or no such event).`;
-    const group = (label: string, rows: typeof people) => `*${label}* (${rows.length}): ${rows.map((row) => row.name ?? 'unnamed').join(', ') || '—'}`;
+    const group = (label: string, rows: typeof people) => `*${label}* (${rows.length}): ${rows.map((row) => db.cipher.open(row.name) ?? 'unnamed').join(', ') || '—'}`;
     return [
       group('Yes', people.filter((row) => row.answer === 'yes' && !row.waiting)),
       group('Waiting list', people.filter((row) => row.answer === 'yes' && row.waiting)),

@@ -8,6 +8,7 @@ import { contactsCommand } from './commands/contacts.ts';
 import { dbCommand } from './commands/db.ts';
 import { eventsCommand } from './commands/events.ts';
 import { flowsCommand } from './commands/flows.ts';
+import { keysCommand } from './commands/keys.ts';
 import { resultsCommand } from './commands/results.ts';
 import { startCommand } from './commands/start.ts';
 
@@ -24,6 +25,7 @@ program.addCommand(resultsCommand());
 program.addCommand(alertCommand());
 program.addCommand(eventsCommand());
 program.addCommand(contactsCommand());
+program.addCommand(keysCommand());
 
 try {
   await program.parseAsync(process.argv);

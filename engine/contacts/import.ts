@@ -30,12 +30,20 @@ export interface ImportSummary {
   dryRun: boolean;
 }
 
+interface ContactColumns {
+  name: string | null;
+  language: string | null;
+  timezone: string | null;
+  fields: Record<string, unknown>;
+}
+
 interface Row {
   line: number;
   name?: string;
   language?: string;
   timezone?: string;
-  identities: { channel: string; address: string }[];
+  /** `stored`: the address as the store keeps it (its blind index with TOCSIN_ENCRYPTION_KEY). */
+  identities: { channel: string; address: string; stored?: string }[];
   phone?: string;
   groups: string[];
   consent?: boolean;
@@ -174,13 +182,16 @@ function readRow(header: string[], values: string[], line: number, options: Impo
 
 /** Merges rows that share an identity, matches them with the database, writes in bulk. */
 async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: string) {
+  const { cipher } = tx;
+  // With TOCSIN_ENCRYPTION_KEY the store finds an identity by its blind index, not its address.
+  for (const row of rows) for (const identity of row.identities) identity.stored = cipher.index(identity.channel, identity.address);
   // Rows that share an identity are one person (union-find over identities).
   const parent = rows.map((_, index) => index);
   const find = (index: number): number => (parent[index] === index ? index : (parent[index] = find(parent[index]!)));
   const owner = new Map<string, number>();
   rows.forEach((row, index) => {
     for (const identity of row.identities) {
-      const key = `${identity.channel}:${identity.address}`;
+      const key = `${identity.channel}:${identity.stored}`;
       const other = owner.get(key);
       if (other === undefined) owner.set(key, index);
       else parent[find(index)] = find(other);
@@ -209,9 +220,9 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
       merged.groups.push(...member.groups);
       merged.fields = { ...member.fields, ...merged.fields };
     }
-    merged.identities = [...new Map(merged.identities.map((identity) => [`${identity.channel}:${identity.address}`, identity])).values()];
+    merged.identities = [...new Map(merged.identities.map((identity) => [`${identity.channel}:${identity.stored}`, identity])).values()];
     merged.groups = [...new Set(merged.groups)];
-    const contact = merged.identities.map((identity) => contactOf.get(`${identity.channel}:${identity.address}`)).find((id) => id !== undefined);
+    const contact = merged.identities.map((identity) => contactOf.get(`${identity.channel}:${identity.stored}`)).find((id) => id !== undefined);
     summary.merged += members.length - 1;
     return { row: merged, contact };
   });
@@ -223,7 +234,7 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
       `insert into contacts (name, language, timezone, fields)
        select p->>'name', p->>'language', p->>'timezone', coalesce(p->'fields', '{}'::jsonb)
        from jsonb_array_elements($1::jsonb) with ordinality as t(p, n) order by n returning id`,
-      [JSON.stringify(fresh.map(({ row }) => ({ name: row.name ?? null, language: row.language ?? null, timezone: row.timezone ?? null, fields: row.fields })))],
+      [JSON.stringify(fresh.map(({ row }) => ({ name: cipher.seal(row.name ?? null), language: row.language ?? null, timezone: row.timezone ?? null, fields: cipher.sealFields(row.fields) })))],
     );
     fresh.forEach((person, index) => (person.contact = ids[index]!.id));
     summary.created += fresh.length;
@@ -233,25 +244,46 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
   const known = people.filter((person) => !freshSet.has(person));
   const changedIds = new Set<number>();
   if (known.length) {
-    const changed = await tx.query<{ id: number }>(
-      `update contacts c set name = coalesce(c.name, p.name), language = coalesce(c.language, p.language), timezone = coalesce(c.timezone, p.timezone),
-              fields = c.fields || p.fields, updated_at = now()
-       from jsonb_to_recordset($1::jsonb) as p(id bigint, name text, language text, timezone text, fields jsonb)
-       where c.id = p.id and (c.name is null and p.name is not null or c.language is null and p.language is not null
-              or c.timezone is null and p.timezone is not null or not (c.fields @> p.fields))
-       returning c.id`,
-      [JSON.stringify(known.map(({ row, contact }) => ({ id: contact, name: row.name ?? null, language: row.language ?? null, timezone: row.timezone ?? null, fields: row.fields })))],
+    // Compared here, not in SQL: sealed values differ at every write even when the text is the same.
+    const current = new Map(
+      (await tx.query<ContactColumns & { id: number }>(`select id, name, language, timezone, fields from contacts where id = any($1::bigint[])`, [known.map((person) => person.contact)])).map((row) => [row.id, row]),
     );
-    for (const row of changed) changedIds.add(row.id);
+    const changes = known.flatMap(({ row, contact }) => {
+      const now = current.get(contact!)!;
+      const fields = cipher.openFields(now.fields);
+      const change = {
+        id: contact,
+        name: now.name === null && row.name ? cipher.seal(row.name) : null,
+        language: now.language === null && row.language ? row.language : null,
+        timezone: now.timezone === null && row.timezone ? row.timezone : null,
+        fields: cipher.sealFields(Object.fromEntries(Object.entries(row.fields).filter(([name, value]) => fields[name] !== value))),
+      };
+      return change.name || change.language || change.timezone || Object.keys(change.fields).length ? [change] : [];
+    });
+    if (changes.length) {
+      await tx.query(
+        `update contacts c set name = coalesce(c.name, p.name), language = coalesce(c.language, p.language), timezone = coalesce(c.timezone, p.timezone),
+                fields = c.fields || p.fields, updated_at = now()
+         from jsonb_to_recordset($1::jsonb) as p(id bigint, name text, language text, timezone text, fields jsonb)
+         where c.id = p.id`,
+        [JSON.stringify(changes)],
+      );
+    }
+    for (const change of changes) changedIds.add(change.id!);
   }
 
   // Arrays, not JSON, for the big statements: PostgreSQL unnests them fastest.
   const identities = people.flatMap(({ row, contact }) => row.identities.map((identity) => ({ contact: contact!, ...identity })));
   const newIdentities = await tx.query<{ contact_id: number }>(
-    `insert into identities (contact_id, channel, address)
-     select * from unnest($1::bigint[], $2::text[], $3::text[])
+    `insert into identities (contact_id, channel, address, address_sealed)
+     select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
      on conflict (channel, address) do nothing returning contact_id`,
-    [identities.map((identity) => identity.contact), identities.map((identity) => identity.channel), identities.map((identity) => identity.address)],
+    [
+      identities.map((identity) => identity.contact),
+      identities.map((identity) => identity.channel),
+      identities.map((identity) => identity.stored),
+      identities.map((identity) => (cipher.enabled ? cipher.seal(identity.address) : null)),
+    ],
   );
   const groupNames = [...new Set(people.flatMap(({ row }) => row.groups))];
   let memberships: { contact_id: number }[] = [];

@@ -44,7 +44,10 @@ interface ClaimedRow {
   contact_id: number;
   conversation_id: number | null;
   channel: string;
+  /** As stored: the blind index with TOCSIN_ENCRYPTION_KEY (what lookups and pacing use). */
   address: string;
+  /** The address the channel sends to. */
+  recipient: string;
   kind: string;
   body: OutboundMessage & { broadcast?: number; urgent?: boolean };
   attempts: number;
@@ -145,7 +148,8 @@ export class DeliveryWorker {
 
   /** Claims due rows: the first unsent row of each contact on this channel, replies first. */
   private async claim(channel: string, limit: number, onlyIds?: number[]): Promise<ClaimedRow[]> {
-    const rows = await this.options.db.query<ClaimedRow & { priority: number }>(
+    const { db } = this.options;
+    const rows = await db.query<ClaimedRow & { priority: number; address_sealed: string | null }>(
       `with next as (
          select o.id from outbox o
          where o.status = 'pending' and o.channel = $1 and o.next_attempt_at <= now()
@@ -164,10 +168,15 @@ export class DeliveryWorker {
        from next where o.id = next.id
        returning o.id, o.contact_id, o.conversation_id, o.channel, o.address, o.kind, o.body, o.attempts, o.created_at, o.priority,
          (select c.name from contacts c where c.id = o.contact_id) as contact_name,
-         (select c.timezone from contacts c where c.id = o.contact_id) as contact_timezone`,
+         (select c.timezone from contacts c where c.id = o.contact_id) as contact_timezone,
+         (select i.address_sealed from identities i where i.channel = o.channel and i.address = o.address) as address_sealed`,
       [channel, limit, onlyIds ?? null, this.workerId],
     );
-    return rows.sort((a, b) => a.priority - b.priority || a.id - b.id);
+    // What was sealed (TOCSIN_ENCRYPTION_KEY) is opened here, just before it is sent.
+    const { cipher } = db;
+    return rows
+      .map((row) => ({ ...row, recipient: row.address_sealed ? cipher.open(row.address_sealed) : row.address, body: cipher.openJson(row.body), contact_name: cipher.open(row.contact_name) }))
+      .sort((a, b) => a.priority - b.priority || a.id - b.id);
   }
 
   private async sendAll(channelName: string, rows: ClaimedRow[]) {
@@ -193,7 +202,7 @@ export class DeliveryWorker {
       // Bulk messages wait their turn: someone who said STOP meanwhile gets nothing more;
       // and nothing goes to an address on hold (it bounced).
       if (index === 0 && (row.kind === 'bulk' || channel.capabilities.holds) && (await this.blockedNow(row, row.kind === 'bulk'))) return 'stopped';
-      last = await this.sendWithTimeout(channel, row.address, part);
+      last = await this.sendWithTimeout(channel, row.recipient, part);
       if (last.status !== 'sent') return last;
     }
     return last;
@@ -225,8 +234,8 @@ export class DeliveryWorker {
         `with sent as (
            update outbox set status = 'sent', sent_at = now(), channel_message_id = $2, last_error = null where id = $1 returning *)
          insert into messages (contact_id, conversation_id, direction, channel, address, channel_message_id, text, payload, status)
-         select contact_id, conversation_id, 'out', channel, address, $2, body->>'text', body, 'sent' from sent`,
-        [row.id, result.channelMessageId ?? null],
+         select contact_id, conversation_id, 'out', channel, address, $2, $3, body, 'sent' from sent`,
+        [row.id, db.cipher.seal(result.channelMessageId ?? null), db.cipher.seal(row.body.text)],
       );
       metrics.outbound.inc({ channel, outcome: 'sent' });
       metrics.deliveryLatency.observe({ channel }, (Date.now() - new Date(row.created_at).getTime()) / 1000);

@@ -16,12 +16,13 @@ export function addContactRoutes(http: HttpServer, services: Services) {
   adminRoute(http, token, 'GET', '/api/contacts', async (request, response) => {
     const query = new URL(request.url ?? '/', 'http://local').searchParams;
     try {
-      const segment = compileSegment(parseSegment(query.get('segment') ?? 'everyone', await broadcasts.customFields()), i18n.defaultLanguage, 2);
-      const rows = await db.query<{ id: number }>(
+      const segment = compileSegment(parseSegment(query.get('segment') ?? 'everyone', await broadcasts.customFields(), db.cipher.enabled), i18n.defaultLanguage, 2);
+      const rows = await db.query<{ id: number; name: string | null }>(
         `select c.id, c.name, c.language, c.created_at, coalesce((select array_agg(distinct i.channel) from identities i where i.contact_id = c.id), '{}') as channels
          from contacts c where c.status = 'active' and c.id > $1 and ${segment.where} order by c.id limit ${PAGE}`,
         [Number(query.get('after') ?? 0), ...segment.params],
       );
+      for (const row of rows) row.name = db.cipher.open(row.name);
       sendJson(response, 200, { contacts: rows, next: rows.length === PAGE ? rows.at(-1)!.id : null });
     } catch (error) {
       if (error instanceof SegmentError) return sendJson(response, 422, { error: error.message, at: error.at });

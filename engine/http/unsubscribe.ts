@@ -16,7 +16,9 @@ export function addUnsubscribeRoutes(http: HttpServer, services: Services, secre
   const { db, i18n } = services;
   const handle = (post: boolean) => async (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => {
     const token = decodeURIComponent((request.url ?? '').split('?')[0]!.slice('/unsubscribe/'.length));
-    const target = readUnsubscribeToken(secret, token);
+    const signed = readUnsubscribeToken(secret, token);
+    // The token names the address as written; the store finds it by its blind index (TOCSIN_ENCRYPTION_KEY).
+    const target = signed && { channel: signed.channel, address: db.cipher.index(signed.channel, signed.address) };
     const [identity] = target
       ? await db.query<{ contact_id: number; language: string | null; stopped: boolean }>(
           `select i.contact_id, c.language, i.stopped_at is not null as stopped from identities i join contacts c on c.id = i.contact_id where i.channel = $1 and i.address = $2`,

@@ -10,12 +10,15 @@ export async function applyEffect(tx: Sql, contactId: number, channel: string, e
     case 'set_contact': {
       const column = CONTACT_COLUMNS[effect.field];
       if (column) {
-        await tx.query(`update contacts set ${column} = $2, updated_at = now() where id = $1`, [contactId, effect.value == null ? null : String(effect.value)]);
+        await tx.query(`update contacts set ${column} = $2, updated_at = now() where id = $1`, [
+          contactId,
+          effect.value == null ? null : column === 'name' ? tx.cipher.seal(String(effect.value)) : String(effect.value),
+        ]);
       } else {
         await tx.query(`update contacts set fields = fields || jsonb_build_object($2::text, $3::jsonb), updated_at = now() where id = $1`, [
           contactId,
           effect.field,
-          JSON.stringify(effect.value ?? null),
+          JSON.stringify(tx.cipher.sealFieldValue(effect.value)),
         ]);
       }
       return;

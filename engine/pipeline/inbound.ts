@@ -17,7 +17,7 @@ import { FlowDataCache } from './flow-data.ts';
 import { KeyedQueue } from './queue.ts';
 import { sanitizeText } from './sanitize.ts';
 import { triggerWords, type TriggerWords } from './triggers.ts';
-import { Turn, type ContactRow, type ConversationRow, type IdentityRow, type MessageRow } from './turn.ts';
+import { openContact, openConversation, Turn, type ContactRow, type ConversationRow, type IdentityRow, type MessageRow } from './turn.ts';
 
 export interface PipelineOptions {
   db: Database;
@@ -72,13 +72,13 @@ export class InboundPipeline {
       languageHint: message.languageHint,
     };
     const accepted = await db.transaction(async (tx) => {
-      const contactId = await findOrCreateContact(tx, message);
+      const { contactId, address } = await findOrCreateContact(tx, message);
       const [row] = await tx.query<{ id: number }>(
         `insert into messages (contact_id, direction, channel, address, channel_message_id, text, payload, status, created_at)
          values ($1, 'in', $2, $3, $4, $5, $6::jsonb, 'received', $7)
          on conflict (channel, channel_message_id) where direction = 'in' do nothing
          returning id`,
-        [contactId, message.channel, message.address, message.channelMessageId, text, JSON.stringify(payload), message.receivedAt],
+        [contactId, message.channel, address, db.cipher.index(`${message.channel} message`, message.channelMessageId), db.cipher.seal(text), JSON.stringify(payload), message.receivedAt],
       );
       return { duplicate: !row, contactId, messageId: row?.id };
     });
@@ -105,18 +105,15 @@ export class InboundPipeline {
    * the given channel; `vars` are the conversation's variables. Returns the outbox ids of
    * what the flow said (none when the contact is stopped on that channel).
    */
-  async startFlow(target: { channel: string; address: string; displayName?: string }, flowId: string, vars: Record<string, unknown> = {}): Promise<number[]> {
+  async startFlow(target: Target, flowId: string, vars: Record<string, unknown> = {}): Promise<number[]> {
     const flow = this.options.flows.get(flowId);
     if (!flow) throw new Error(`no flow "${flowId}"`);
     const ids = await this.options.db.transaction(async (tx) => {
-      const contactId = await findOrCreateContact(tx, { ...target, channelMessageId: '', receivedAt: new Date() });
-      const [contact] = await tx.query<ContactRow>(`select id, name, language, timezone, fields from contacts where id = $1 for update`, [contactId]);
-      const [identity] = await tx.query<IdentityRow>(`select channel, address, stopped_at from identities where channel = $1 and address = $2`, [target.channel, target.address]);
-      const [conversation] = await tx.query<ConversationRow>(
-        `select id, flow, flow_version, step, vars, answers, retries, expires_at, version from conversations where contact_id = $1 and status = 'active'`,
-        [contactId],
-      );
-      const turn = new Turn(this.deps, tx, contact!, identity, conversation, { id: null, channel: target.channel, address: target.address, text: null, payload: null });
+      const { contactId, address } = await findOrCreateContact(tx, target);
+      const contact = await lockContact(tx, contactId);
+      const [identity] = await tx.query<IdentityRow>(`select channel, address, stopped_at from identities where channel = $1 and address = $2`, [target.channel, address]);
+      const conversation = await activeConversation(tx, contactId);
+      const turn = new Turn(this.deps, tx, contact!, identity, conversation, { id: null, channel: target.channel, address, text: null, payload: null });
       await turn.begin(flow, vars);
       return turn.writeReplies();
     });
@@ -156,19 +153,16 @@ export class InboundPipeline {
 
   /** Inside the transaction, holding the contact's lock. Returns whether replies were written. */
   private async processLocked(tx: Sql, contactId: number): Promise<boolean> {
-    const [contact] = await tx.query<ContactRow>(`select id, name, language, timezone, fields from contacts where id = $1 for update`, [contactId]);
+    const contact = await lockContact(tx, contactId);
     if (!contact) return false;
     const messages = await tx.query<MessageRow>(
       `select id, channel, address, text, payload from messages where contact_id = $1 and direction = 'in' and status = 'received' order by id`,
       [contactId],
     );
     if (!messages.length) return false;
+    for (const message of messages) message.text = tx.cipher.open(message.text);
     const identities = await tx.query<IdentityRow>(`select channel, address, stopped_at from identities where contact_id = $1`, [contactId]);
-    const active = await tx.query<ConversationRow>(
-      `select id, flow, flow_version, step, vars, answers, retries, expires_at, version from conversations where contact_id = $1 and status = 'active'`,
-      [contactId],
-    );
-    let conversation: ConversationRow | undefined = active[0];
+    let conversation = await activeConversation(tx, contactId);
     let wrote = false;
     for (const message of messages) {
       const identity = identities.find((row) => row.channel === message.channel && row.address === message.address);
@@ -182,20 +176,46 @@ export class InboundPipeline {
   }
 }
 
-/** The contact behind (channel, address), created on first contact. Safe against a concurrent first contact. */
-async function findOrCreateContact(tx: Sql, message: InboundMessage): Promise<number> {
-  const find = () => tx.query<{ contact_id: number }>(`select contact_id from identities where channel = $1 and address = $2`, [message.channel, message.address]);
+/**
+ * Whom a flow is started for: an address as the channel knows it, or (`stored`) as the
+ * store keeps it — its blind index with TOCSIN_ENCRYPTION_KEY — for someone already known.
+ */
+export type Target = { channel: string; address: string; displayName?: string; stored?: boolean };
+
+/**
+ * The contact behind (channel, address), created on first contact, and the address as
+ * stored. Safe against a concurrent first contact.
+ */
+async function findOrCreateContact(tx: Sql, target: Target): Promise<{ contactId: number; address: string }> {
+  const { cipher } = tx;
+  const address = target.stored ? target.address : cipher.index(target.channel, target.address);
+  const find = () => tx.query<{ contact_id: number }>(`select contact_id from identities where channel = $1 and address = $2`, [target.channel, address]);
   const [existing] = await find();
-  if (existing) return existing.contact_id;
+  if (existing) return { contactId: existing.contact_id, address };
+  if (target.stored) throw new Error(`no ${target.channel} identity with this stored address`);
   const [contact] = await tx.query<{ id: number }>(`insert into contacts default values returning id`);
   const [identity] = await tx.query<{ contact_id: number }>(
-    `insert into identities (contact_id, channel, address, display_name) values ($1, $2, $3, $4)
+    `insert into identities (contact_id, channel, address, address_sealed, display_name) values ($1, $2, $3, $4, $5)
      on conflict (channel, address) do nothing returning contact_id`,
-    [contact!.id, message.channel, message.address, message.displayName ?? null],
+    [contact!.id, target.channel, address, cipher.enabled ? cipher.seal(target.address) : null, cipher.seal(target.displayName ?? null)],
   );
-  if (identity) return identity.contact_id;
+  if (identity) return { contactId: identity.contact_id, address };
   // Someone else created this identity a moment ago: use theirs, drop ours.
   await tx.query(`delete from contacts where id = $1`, [contact!.id]);
   const [winner] = await find();
-  return winner!.contact_id;
+  return { contactId: winner!.contact_id, address };
+}
+
+/** The contact's row, locked for this transaction, with what was sealed opened. */
+async function lockContact(tx: Sql, contactId: number): Promise<ContactRow | undefined> {
+  const [contact] = await tx.query<ContactRow>(`select id, name, language, timezone, fields from contacts where id = $1 for update`, [contactId]);
+  return contact && openContact(tx.cipher, contact);
+}
+
+async function activeConversation(tx: Sql, contactId: number): Promise<ConversationRow | undefined> {
+  const [conversation] = await tx.query<ConversationRow>(
+    `select id, flow, flow_version, step, vars, answers, retries, expires_at, version from conversations where contact_id = $1 and status = 'active'`,
+    [contactId],
+  );
+  return conversation && openConversation(tx.cipher, conversation);
 }

@@ -5,6 +5,7 @@ import { describe } from '../errors.ts';
 import { formatNumber } from '../format.ts';
 import { continueConversation, startConversation, type RunEnvironment, type RunResult } from '../flows/runtime.ts';
 import { loadFlowVersion } from '../flows/versions.ts';
+import type { Cipher } from '../store/cipher.ts';
 import type { Sql } from '../store/database.ts';
 import { recordRsvp, type RsvpOutcome } from '../store/rsvps.ts';
 import type { ContactView, ConversationState, Effect, Flow, OutboundMessage } from '../types.ts';
@@ -44,6 +45,19 @@ export interface IdentityRow {
   channel: string;
   address: string;
   stopped_at: Date | null;
+}
+
+/** Answers typed freely are sealed with TOCSIN_ENCRYPTION_KEY; choices, numbers and dates stay countable. */
+export const FREE_TEXT_ANSWERS = new Set(['text', 'email', 'phone']);
+
+/** Opens what the store sealed: a contact's name and custom fields. */
+export function openContact(cipher: Cipher, row: ContactRow): ContactRow {
+  return { ...row, name: cipher.open(row.name), fields: cipher.openFields(row.fields) };
+}
+
+/** Opens a conversation's sealed variables and answers. */
+export function openConversation(cipher: Cipher, row: ConversationRow): ConversationRow {
+  return { ...row, vars: cipher.openJson(row.vars), answers: cipher.openJson(row.answers) };
 }
 
 interface Reply {
@@ -191,7 +205,7 @@ export class Turn {
         `update conversations set flow_version = $3, step = $4, status = $5, vars = $6::jsonb, answers = $7::jsonb, retries = $8,
                 expires_at = $9, version = version + 1, updated_at = now()
          where id = $1 and version = $2 returning id`,
-        [continued.id, continued.version, state.flowVersion, state.step, status, JSON.stringify(state.vars), JSON.stringify(state.answers), state.retries, expiresAt],
+        [continued.id, continued.version, state.flowVersion, state.step, status, ...this.sealedState(state), state.retries, expiresAt],
       );
       if (!rows.length) throw Object.assign(new Error(`conversation ${continued.id} was changed by someone else`), { code: '40001' });
       this.conversationId = continued.id;
@@ -199,7 +213,7 @@ export class Turn {
       const [row] = await this.tx.query<{ id: number }>(
         `insert into conversations (contact_id, flow, flow_version, step, status, vars, answers, retries, expires_at)
          values ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, $9) returning id`,
-        [this.contact.id, state.flow, state.flowVersion, state.step, status, JSON.stringify(state.vars), JSON.stringify(state.answers), state.retries, expiresAt],
+        [this.contact.id, state.flow, state.flowVersion, state.step, status, ...this.sealedState(state), state.retries, expiresAt],
       );
       this.conversationId = row!.id;
     }
@@ -228,6 +242,12 @@ export class Turn {
     };
   }
 
+  /** A conversation's variables and answers as stored (sealed with TOCSIN_ENCRYPTION_KEY: they hold what people typed). */
+  private sealedState(state: ConversationState): [string, string] {
+    const { cipher } = this.tx;
+    return [JSON.stringify(cipher.sealJson(state.vars)), JSON.stringify(cipher.sealJson(state.answers))];
+  }
+
   private async endConversation(status: 'ended' | 'expired') {
     await this.tx.query(`update conversations set status = $2, version = version + 1, updated_at = now() where id = $1`, [this.conversation!.id, status]);
     this.conversation = undefined;
@@ -250,7 +270,7 @@ export class Turn {
             effect.flow,
             effect.question,
             effect.type,
-            typeof effect.value === 'string' ? effect.value : null,
+            typeof effect.value === 'string' ? (FREE_TEXT_ANSWERS.has(effect.type) ? this.tx.cipher.seal(effect.value) : effect.value) : null,
             typeof effect.value === 'number' ? effect.value : null,
             Array.isArray(effect.value) ? JSON.stringify(effect.value) : null,
           ],
@@ -296,7 +316,7 @@ export class Turn {
     );
     if (!target) return;
     const language = i18n.pickLanguage(target.language);
-    const contact = { id: contactId, name: target.name, language, timezone: target.timezone, fields: {}, channel: target.channel };
+    const contact = { id: contactId, name: this.tx.cipher.open(target.name), language, timezone: target.timezone, fields: {}, channel: target.channel };
     const text = i18n.render('common.rsvp.promoted', language, { contact, event: eventData(outcome.event, language, i18n.defaultLanguage) });
     this.others.push({ contactId, channel: target.channel, address: target.address, kind: 'notice', body: { text, language } });
   }
@@ -335,9 +355,10 @@ export class Turn {
 
   /** Queues the replies on the channel the message came from (and other rows), in one statement. Returns their outbox ids. */
   async writeReplies(): Promise<number[]> {
+    const { cipher } = this.tx;
     const rows = [
-      ...this.replies.map((reply) => ({ contact: this.contact.id, reply_to: this.message.id, channel: this.message.channel, address: this.message.address, kind: reply.kind, body: reply.message })),
-      ...this.others.map((other) => ({ contact: other.contactId, reply_to: null, channel: other.channel, address: other.address, kind: other.kind, body: other.body })),
+      ...this.replies.map((reply) => ({ contact: this.contact.id, reply_to: this.message.id, channel: this.message.channel, address: this.message.address, kind: reply.kind, body: cipher.sealJson(reply.message) })),
+      ...this.others.map((other) => ({ contact: other.contactId, reply_to: null, channel: other.channel, address: other.address, kind: other.kind, body: cipher.sealJson(other.body) })),
     ];
     if (!rows.length) return [];
     const inserted = await this.tx.query<{ id: number }>(

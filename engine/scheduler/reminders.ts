@@ -92,10 +92,10 @@ export async function sendDueReminders(
       }
       const language = i18n.pickLanguage(item.language);
       const text = i18n.render('common.event_reminder', language, {
-        contact: { id: item.contact_id, name: item.name, language, timezone: item.contact_timezone },
+        contact: { id: item.contact_id, name: tx.cipher.open(item.name), language, timezone: item.contact_timezone },
         event: { title: item.title[language] ?? item.title[i18n.defaultLanguage] ?? Object.values(item.title)[0], starts_at: item.starts_at, timezone: item.timezone, place: item.place },
       });
-      rows.push({ contact: item.contact_id, channel: item.channel, address: item.address, body: { text, language } });
+      rows.push({ contact: item.contact_id, channel: item.channel, address: item.address, body: tx.cipher.sealJson({ text, language }) });
       outcome.sent++;
     }
     if (rows.length) {
@@ -111,7 +111,7 @@ export async function sendDueReminders(
     if (!deps.pipeline || !item.followup_flow || !item.channel) continue;
     const language = i18n.pickLanguage(item.language);
     const title = item.title[language] ?? item.title[i18n.defaultLanguage] ?? Object.values(item.title)[0];
-    await deps.pipeline.startFlow({ channel: item.channel, address: item.address! }, item.followup_flow, { event: item.event_id, event_title: title }).catch(() => {});
+    await deps.pipeline.startFlow({ channel: item.channel, address: item.address!, stored: true }, item.followup_flow, { event: item.event_id, event_title: title }).catch(() => {});
     outcome.followups++;
   }
   return outcome;

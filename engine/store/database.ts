@@ -13,12 +13,15 @@ import { redactUrl } from '../config.ts';
 import { errors } from '../errors.ts';
 import { migrations } from '../../migrations/index.ts';
 import { entities } from './entities.ts';
+import { Cipher } from './cipher.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
 /** Anything that runs SQL: the database itself, or one open transaction. */
 export interface Sql {
   /** Runs one statement with `$1`-style parameters and returns its rows. */
   query<Row = Record<string, any>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Seals and opens personal data (the identity when no TOCSIN_ENCRYPTION_KEY is set). */
+  readonly cipher: Cipher;
 }
 
 export interface Database extends Sql {
@@ -43,6 +46,8 @@ export interface OpenOptions {
   /** PostgreSQL only: run in this schema (tests use one schema per test file). */
   schema?: string;
   poolSize?: number;
+  /** Encryption at rest (default: none). */
+  cipher?: Cipher;
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
@@ -73,7 +78,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
     await orm.close().catch(() => {});
     throw errors.databaseUnreachable(where, error);
   }
-  return new OrmDatabase(config.kind, where, orm);
+  return new OrmDatabase(config.kind, where, orm, options.cipher ?? Cipher.none);
 }
 
 async function createDialect(config: DatabaseConfig, options: OpenOptions): Promise<{ dialect: Dialect; where: string }> {
@@ -97,7 +102,10 @@ async function createDialect(config: DatabaseConfig, options: OpenOptions): Prom
 }
 
 class KyselySql implements Sql {
-  constructor(protected readonly kysely: Kysely<any>) {}
+  constructor(
+    protected readonly kysely: Kysely<any>,
+    readonly cipher: Cipher,
+  ) {}
 
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
     const result = await this.kysely.executeQuery<Row>(CompiledQuery.raw(text, [...params]));
@@ -110,12 +118,13 @@ class OrmDatabase extends KyselySql implements Database {
     readonly kind: DatabaseConfig['kind'],
     readonly where: string,
     readonly orm: MikroORM,
+    cipher: Cipher,
   ) {
-    super(orm.em.getKysely());
+    super(orm.em.getKysely(), cipher);
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
-    return this.kysely.transaction().execute((trx) => work(new KyselySql(trx)));
+    return this.kysely.transaction().execute((trx) => work(new KyselySql(trx, this.cipher)));
   }
 
   async migrate(): Promise<string[]> {

@@ -32,7 +32,10 @@ export const Identity = defineEntity({
     id: p.bigint('number').primary().autoincrement(),
     contact: () => p.manyToOne(Contact).deleteRule('cascade').index('identities_contact_id_index'),
     channel: p.text(),
+    /** The address, or with TOCSIN_ENCRYPTION_KEY its blind index (what lookups compare). */
     address: p.text(),
+    /** With TOCSIN_ENCRYPTION_KEY: the address, sealed (what delivery opens). */
+    addressSealed: p.text().nullable(),
     displayName: p.text().nullable(),
     /** Set by STOP (or a block): nothing more is sent on this channel until START. */
     stoppedAt: p.datetime().nullable(),
@@ -323,4 +326,16 @@ export const EventReminder = defineEntity({
   },
 });
 
-export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession, Broadcast, AuditEntry, EventReminder];
+/** Encryption at rest: the key the data is sealed with (its id only; the key never enters the database). */
+export const EncryptionKey = defineEntity({
+  name: 'EncryptionKey',
+  tableName: 'encryption_keys',
+  properties: {
+    keyId: p.text().primary(),
+    createdAt: createdAt(),
+    /** Set when `tocsin keys rotate` moved every value to a newer key. */
+    retiredAt: p.datetime().nullable(),
+  },
+});
+
+export const entities = [Contact, Identity, Group, Membership, Consent, Conversation, Message, Outbox, FlowVersion, Event, Rsvp, SurveyAnswer, WhatsappSession, Broadcast, AuditEntry, EventReminder, EncryptionKey];
