@@ -15,6 +15,7 @@ import { openServices, type Services } from '../engine/services.ts';
 import { Cipher, generateKey, parseKey } from '../engine/store/cipher.ts';
 import { openDatabase } from '../engine/store/database.ts';
 import { rotateKeys } from '../engine/store/encryption.ts';
+import { tocsin } from './helpers/cli.ts';
 import { backends, createSchema, dropSchema, type Backend } from './helpers/database.ts';
 import { testConfig } from './helpers/services.ts';
 
@@ -195,3 +196,26 @@ async function readWith(database: DatabaseConfig, schema: string | undefined, ci
     if (!open) await db.close();
   }
 }
+
+describe('tocsin keys, as a person runs it', () => {
+  test('generate a key, encrypt a database that holds plain data, export with the key, refuse without', async () => {
+    const env = { TOCSIN_DATA_DIR: mkdtempSync(join(dir, 'cli-')) };
+    const generated = await tocsin(['keys', 'generate'], env);
+    expect(generated.stdout).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    const key = generated.stdout.trim();
+    await tocsin(['chat', '--user', CHAT_USER], env, `join\n${NAME}\n`);
+
+    const refused = await tocsin(['contacts', 'export'], { ...env, TOCSIN_ENCRYPTION_KEY: key });
+    expect(refused.stderr).toMatch(/^tocsin: the database holds contacts stored without encryption: stop the engine and run `npx tocsin keys rotate` once/);
+    const rotated = await tocsin(['keys', 'rotate'], { ...env, TOCSIN_ENCRYPTION_KEY: key });
+    expect(rotated.stdout).toMatch(/identities: 1 rows\n[\s\S]*everything is now sealed with key [0-9a-f]{8}\n$/);
+
+    expect((await tocsin(['contacts', 'export'], { ...env, TOCSIN_ENCRYPTION_KEY: key })).stdout).toContain(`,${NAME},`);
+    const withoutKey = await tocsin(['contacts', 'export'], env);
+    expect(withoutKey.code).toBe(1);
+    expect(withoutKey.stderr).toMatch(/^tocsin: the database is encrypted \(key [0-9a-f]{8}\): set TOCSIN_ENCRYPTION_KEY to its key\n$/);
+    expect((await tocsin(['keys', 'rotate'], { ...env, TOCSIN_ENCRYPTION_KEY: 'short' })).stderr).toBe(
+      'tocsin: TOCSIN_ENCRYPTION_KEY must be 32 random bytes written as 64 hex digits or base64 (make one with: npx tocsin keys generate)\n',
+    );
+  }, 120_000);
+});
