@@ -49,6 +49,13 @@ describe.each(backends)('contacts on $name', (backend) => {
     expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 2, skipped: 1 });
   });
 
+  test('a file longer than one chunk: a duplicate far apart is merged, not counted as an update', async () => {
+    const rows = Array.from({ length: 20_001 }, (_, i) => `Far ${i},far${i}@example.org`);
+    const path = csv(`far-${backend.name}.csv`, `name,email\n${rows.join('\n')}\nFar again,FAR0@example.org\n`);
+    expect(await importContacts(services.db, path, options())).toMatchObject({ rows: 20_002, created: 20_001, merged: 1, updated: 0, unchanged: 0, skipped: 0 });
+    expect(await importContacts(services.db, path, options())).toMatchObject({ created: 0, updated: 0, unchanged: 20_001, merged: 1 });
+  }, 60_000);
+
   test("CiviCRM's export headers, a dry run, and a known person found by their chat identity", async () => {
     await new ChatSession(services, 'lina').say('hello');
     await services.db.query(`insert into identities (contact_id, channel, address) select contact_id, 'email', 'lina@example.org' from identities where address = 'lina'`);

@@ -65,8 +65,20 @@ const EMAIL = /^[^\s@<>()[\],;:"]+@[^\s@<>()[\],;:"]+\.[^\s@<>()[\],;:"]{2,}$/u;
 export async function importContacts(db: Database, path: string, options: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
   const summary: ImportSummary = { rows: 0, created: 0, updated: 0, merged: 0, unchanged: 0, skipped: 0, errors: [], seconds: 0, dryRun: !!options.dryRun };
-  const rows = await readRows(path, options, summary);
-  const run = async (tx: Sql) => write(tx, rows, summary, `import:${basename(path)}`);
+  const source = `import:${basename(path)}`;
+  // Chunks: the next one is read and checked while the database writes this one (the
+  // database and Node each keep a core busy). Later chunks find the people earlier ones
+  // wrote (same transaction), so merging across the whole file still holds.
+  const run = async (tx: Sql) => {
+    const seenHere = new Set<number>();
+    let writing: Promise<void> = Promise.resolve();
+    for await (const chunk of readRows(path, options, summary)) {
+      await writing;
+      writing = write(tx, chunk, summary, source, seenHere);
+      writing.catch(() => {}); // awaited on the next round; not unhandled meanwhile
+    }
+    await writing;
+  };
   if (options.dryRun) {
     await db.transaction(async (tx) => {
       await run(tx);
@@ -83,7 +95,9 @@ export async function importContacts(db: Database, path: string, options: Import
 
 class DryRun extends Error {}
 
-async function readRows(path: string, options: ImportOptions, summary: ImportSummary): Promise<Row[]> {
+const CHUNK_ROWS = 20_000;
+
+async function* readRows(path: string, options: ImportOptions, summary: ImportSummary): AsyncGenerator<Row[]> {
   const delimiter = await sniffDelimiter(path);
   const parser = createReadStream(path).pipe(parse({ bom: true, delimiter, relax_column_count: true, skip_empty_lines: true, trim: true, info: true }));
   let header: string[] | undefined;
@@ -97,9 +111,10 @@ async function readRows(path: string, options: ImportOptions, summary: ImportSum
     const row = readRow(header, record.record, record.info.lines, options, summary);
     if (row) rows.push(row);
     if (summary.rows % 5000 === 0) options.onProgress?.(summary.rows);
+    if (rows.length === CHUNK_ROWS) yield rows.splice(0);
   }
   options.onProgress?.(summary.rows);
-  return rows;
+  if (rows.length) yield rows;
 }
 
 function readRow(header: string[], values: string[], line: number, options: ImportOptions, summary: ImportSummary): Row | undefined {
@@ -181,7 +196,7 @@ function readRow(header: string[], values: string[], line: number, options: Impo
 }
 
 /** Merges rows that share an identity, matches them with the database, writes in bulk. */
-async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: string) {
+async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: string, seenHere: Set<number>) {
   const { cipher } = tx;
   // With TOCSIN_ENCRYPTION_KEY the store finds an identity by its blind index, not its address.
   for (const row of rows) for (const identity of row.identities) identity.stored = cipher.index(identity.channel, identity.address);
@@ -321,8 +336,12 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
   // A known person who got new identities, groups or consents was updated too.
   const knownIds = new Set(known.map((person) => person.contact));
   for (const row of [...newIdentities, ...memberships, ...consents]) if (knownIds.has(row.contact_id)) changedIds.add(row.contact_id);
-  summary.updated = changedIds.size;
-  summary.unchanged = known.length - changedIds.size;
+  // Someone an earlier chunk of this file already wrote is a duplicate row: merged.
+  const firstSeen = known.filter((person) => !seenHere.has(person.contact!));
+  summary.merged += known.length - firstSeen.length;
+  summary.updated += firstSeen.filter((person) => changedIds.has(person.contact!)).length;
+  summary.unchanged += firstSeen.filter((person) => !changedIds.has(person.contact!)).length;
+  for (const person of people) seenHere.add(person.contact!);
 }
 
 /** `;` or `,`, whichever the header line uses more (spreadsheets in French write `;`). */
