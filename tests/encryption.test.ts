@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatSession } from '../bots/console.ts';
 import type { Config, DatabaseConfig } from '../engine/config.ts';
+import { Engine } from '../engine/engine.ts';
 import { everythingAbout, exportContacts } from '../engine/contacts/export.ts';
 import { importContacts } from '../engine/contacts/import.ts';
 import { silentLogger } from '../engine/log.ts';
@@ -16,6 +17,8 @@ import { Cipher, generateKey, parseKey } from '../engine/store/cipher.ts';
 import { openDatabase } from '../engine/store/database.ts';
 import { rotateKeys } from '../engine/store/encryption.ts';
 import { tocsin } from './helpers/cli.ts';
+import { FakeTelegram } from './helpers/fake-telegram.ts';
+import { waitFor } from './helpers/wait.ts';
 import { backends, createSchema, dropSchema, type Backend } from './helpers/database.ts';
 import { testConfig } from './helpers/services.ts';
 
@@ -218,4 +221,39 @@ describe('tocsin keys, as a person runs it', () => {
       'tocsin: TOCSIN_ENCRYPTION_KEY must be 32 random bytes written as 64 hex digits or base64 (make one with: npx tocsin keys generate)\n',
     );
   }, 120_000);
+});
+
+describe('encrypted, through a real channel', () => {
+  test('Telegram replies and a personalized alert reach the right chat; the chat id is stored only sealed', async () => {
+    const fake = new FakeTelegram();
+    await fake.start();
+    const config = testConfig({ port: 0, telegram: { token: fake.token, apiRoot: fake.url, rateLimit: 30 }, encryption: keys(firstKey) });
+    const engine = await Engine.start(config, { log: silentLogger(), watch: false });
+    try {
+      const user = { id: 990_001, first_name: 'Selin', language_code: 'en' };
+      fake.userSays(user, '/start');
+      await waitFor(() => fake.sentTo(user.id).length === 1);
+      for (const [text, replies] of [['Selin Aydin', 2], ['2', 3], ['1', 4], ['yes', 5]] as const) {
+        fake.userSays(user, text);
+        await waitFor(() => fake.sentTo(user.id).length === replies);
+      }
+      expect(fake.sentTo(user.id).at(-1)!.text).toContain('Selin Aydin');
+      const { db, broadcasts } = engine.services;
+      const id = await broadcasts.create('cli', 'channel = telegram', { text: 'Hi {{contact.name}}, march at 6 pm.' });
+      expect(await broadcasts.start(id)).toBe(1);
+      await waitFor(() => fake.sentTo(user.id).length === 6);
+      expect(fake.sentTo(user.id).at(-1)!.text).toBe('Hi Selin Aydin, march at 6 pm.');
+      const [identity] = await db.query<{ address: string; address_sealed: string; display_name: string }>(`select address, address_sealed, display_name from identities where channel = 'telegram'`);
+      expect(identity!.address).toMatch(/^idx:v1:[0-9a-f]{8}:/);
+      expect(identity!.address_sealed).toMatch(/^enc:v1:[0-9a-f]{8}:/);
+      expect(db.cipher.open(identity!.address_sealed)).toBe(String(user.id));
+      for (const { table_name, column_name } of await textColumns(db)) {
+        const found = await db.query(`select 1 from "${table_name}" where "${column_name}"::text like any($1::text[]) limit 1`, [[`%${user.id}%`, '%Selin%']]);
+        expect({ table_name, column_name, found: found.length }).toEqual({ table_name, column_name, found: 0 });
+      }
+    } finally {
+      await engine.stop();
+      await fake.stop();
+    }
+  }, 60_000);
 });
