@@ -71,17 +71,33 @@ export class InboundPipeline {
       start: message.start,
       languageHint: message.languageHint,
     };
-    const accepted = await db.transaction(async (tx) => {
-      const { contactId, address } = await findOrCreateContact(tx, message);
-      const [row] = await tx.query<{ id: number }>(
-        `insert into messages (contact_id, direction, channel, address, channel_message_id, text, payload, status, created_at)
-         values ($1, 'in', $2, $3, $4, $5, $6::jsonb, 'received', $7)
-         on conflict (channel, channel_message_id) where direction = 'in' do nothing
-         returning id`,
-        [contactId, message.channel, address, db.cipher.index(`${message.channel} message`, message.channelMessageId), db.cipher.seal(text), JSON.stringify(payload), message.receivedAt],
-      );
-      return { duplicate: !row, contactId, messageId: row?.id };
-    });
+    const address = db.cipher.index(message.channel, message.address);
+    const values = [message.channel, address, db.cipher.index(`${message.channel} message`, message.channelMessageId), db.cipher.seal(text), JSON.stringify(payload), message.receivedAt];
+    // Someone we know (nearly always): one statement, atomic on its own — no transaction
+    // to open and commit. A first contact takes the longer way, in a transaction.
+    const [known] = await db.query<{ contact_id: number; id: number | null }>(
+      `with sender as (select contact_id from identities where channel = $1 and address = $2),
+            stored as (
+              insert into messages (contact_id, direction, channel, address, channel_message_id, text, payload, status, created_at)
+              select contact_id, 'in', $1, $2, $3, $4, $5::jsonb, 'received', $6 from sender
+              on conflict (channel, channel_message_id) where direction = 'in' do nothing
+              returning id)
+       select sender.contact_id, (select id from stored) as id from sender`,
+      values,
+    );
+    const accepted: Accepted = known
+      ? { duplicate: known.id === null, contactId: known.contact_id, messageId: known.id ?? undefined }
+      : await db.transaction(async (tx) => {
+          const { contactId } = await findOrCreateContact(tx, message);
+          const [row] = await tx.query<{ id: number }>(
+            `insert into messages (contact_id, direction, channel, address, channel_message_id, text, payload, status, created_at)
+             values ($7, 'in', $1, $2, $3, $4, $5::jsonb, 'received', $6)
+             on conflict (channel, channel_message_id) where direction = 'in' do nothing
+             returning id`,
+            [...values, contactId],
+          );
+          return { duplicate: !row, contactId, messageId: row?.id };
+        });
     (accepted.duplicate ? metrics.duplicates : metrics.inbound).inc({ channel: message.channel });
     return accepted;
   }
@@ -155,14 +171,21 @@ export class InboundPipeline {
   private async processLocked(tx: Sql, contactId: number): Promise<boolean> {
     const contact = await lockContact(tx, contactId);
     if (!contact) return false;
-    const messages = await tx.query<MessageRow>(
-      `select id, channel, address, text, payload from messages where contact_id = $1 and direction = 'in' and status = 'received' order by id`,
+    // Read after the lock (never in the locking statement: its snapshot predates the wait,
+    // and would show messages another process just handled as still waiting).
+    const [pending] = await tx.query<{ messages: MessageRow[] | null; identities: (IdentityRow & { stopped_at: string | null })[]; conversation: ConversationRow | null }>(
+      `select (select jsonb_agg(m order by m.id) from (select id, channel, address, text, payload from messages
+                where contact_id = $1 and direction = 'in' and status = 'received') m) as messages,
+              (select coalesce(jsonb_agg(i), '[]') from (select channel, address, stopped_at from identities where contact_id = $1) i) as identities,
+              (select to_jsonb(v) from (select id, flow, flow_version, step, vars, answers, retries, expires_at, version
+                from conversations where contact_id = $1 and status = 'active') v) as conversation`,
       [contactId],
     );
+    const messages = pending!.messages ?? [];
     if (!messages.length) return false;
     for (const message of messages) message.text = tx.cipher.open(message.text);
-    const identities = await tx.query<IdentityRow>(`select channel, address, stopped_at from identities where contact_id = $1`, [contactId]);
-    let conversation = await activeConversation(tx, contactId);
+    const identities = pending!.identities.map((row) => ({ ...row, stopped_at: row.stopped_at === null ? null : new Date(row.stopped_at) }));
+    let conversation = pending!.conversation ? openConversation(tx.cipher, { ...pending!.conversation, expires_at: pending!.conversation.expires_at && new Date(pending!.conversation.expires_at) }) : undefined;
     let wrote = false;
     for (const message of messages) {
       const identity = identities.find((row) => row.channel === message.channel && row.address === message.address);
@@ -170,8 +193,11 @@ export class InboundPipeline {
       conversation = await turn.run();
       wrote = (await turn.writeReplies()).length > 0 || wrote;
     }
-    await tx.query(`update messages set status = 'processed', processed_at = now() where id = any($1::bigint[])`, [messages.map((message) => message.id)]);
-    await tx.query(`update contacts set last_seen_at = now() where id = $1`, [contactId]);
+    await tx.query(
+      `with processed as (update messages set status = 'processed', processed_at = now() where id = any($1::bigint[]))
+       update contacts set last_seen_at = now() where id = $2`,
+      [messages.map((message) => message.id), contactId],
+    );
     return wrote;
   }
 }
