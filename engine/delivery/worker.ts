@@ -15,6 +15,7 @@ import type { Database } from '../store/database.ts';
 import type { Channel, OutboundMessage, SendResult } from '../types.ts';
 import { backoffMs } from './backoff.ts';
 import { fitToChannel } from './format.ts';
+import { GroupCommit } from './group-commit.ts';
 import { quietUntil, type QuietHours } from './quiet-hours.ts';
 import { RateLimiter } from './rate-limit.ts';
 
@@ -67,6 +68,18 @@ export class DeliveryWorker {
   private wakeUp: (() => void)[] = [];
   private stopping = false;
   private lastStuckSweep = 0;
+  /** Sends that went out, recorded many per statement under load. */
+  private readonly sentRecords = new GroupCommit<{ id: number; channelMessageId: string | null; text: string | null }>((sent) =>
+    this.options.db.query(
+      `with sent as (
+         update outbox o set status = 'sent', sent_at = now(), channel_message_id = u.channel_message_id, last_error = null
+         from unnest($1::bigint[], $2::text[], $3::text[]) as u(id, channel_message_id, text) where o.id = u.id
+         returning o.contact_id, o.conversation_id, o.channel, o.address, o.channel_message_id, o.body, u.text)
+       insert into messages (contact_id, conversation_id, direction, channel, address, channel_message_id, text, payload, status)
+       select contact_id, conversation_id, 'out', channel, address, channel_message_id, text, body, 'sent' from sent`,
+      [sent.map((row) => row.id), sent.map((row) => row.channelMessageId), sent.map((row) => row.text)],
+    ).then(() => {}),
+  );
 
   constructor(private readonly options: DeliveryOptions) {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
@@ -230,13 +243,7 @@ export class DeliveryWorker {
     const { db, metrics, log, settings } = this.options;
     const channel = row.channel;
     if (result.status === 'sent') {
-      await db.query(
-        `with sent as (
-           update outbox set status = 'sent', sent_at = now(), channel_message_id = $2, last_error = null where id = $1 returning *)
-         insert into messages (contact_id, conversation_id, direction, channel, address, channel_message_id, text, payload, status)
-         select contact_id, conversation_id, 'out', channel, address, $2, $3, body, 'sent' from sent`,
-        [row.id, db.cipher.seal(result.channelMessageId ?? null), db.cipher.seal(row.body.text)],
-      );
+      await this.sentRecords.add({ id: row.id, channelMessageId: db.cipher.seal(result.channelMessageId ?? null), text: db.cipher.seal(row.body.text ?? null) });
       metrics.outbound.inc({ channel, outcome: 'sent' });
       metrics.deliveryLatency.observe({ channel }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
       return;

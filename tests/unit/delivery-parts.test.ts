@@ -1,5 +1,6 @@
 import { backoffMs } from '../../engine/delivery/backoff.ts';
 import { choicesAsText, fitToChannel, splitText } from '../../engine/delivery/format.ts';
+import { GroupCommit } from '../../engine/delivery/group-commit.ts';
 import { RateLimiter } from '../../engine/delivery/rate-limit.ts';
 
 describe('backoff', () => {
@@ -46,5 +47,32 @@ describe('fitting messages to a channel', () => {
     expect(parts.every((part) => part.length <= 40)).toBe(true);
     expect(parts.join(' ')).toBe(words);
     expect(splitText('x'.repeat(250), 100)).toEqual(['x'.repeat(100), 'x'.repeat(100), 'x'.repeat(50)]);
+  });
+});
+
+describe('group commit', () => {
+  test('a write alone goes at once; writes arriving meanwhile go together in the next one; a failure reaches its own batch only', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => {};
+    const writer = new GroupCommit<number>(async (items) => {
+      batches.push(items);
+      if (items.includes(99)) throw new Error('disk full');
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    const first = writer.add(1);
+    const waiting = [writer.add(2), writer.add(3)];
+    expect(batches).toEqual([[1]]);
+    release();
+    await first;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1], [2, 3]]);
+    release();
+    await Promise.all(waiting);
+    await expect(writer.add(99)).rejects.toThrow('disk full');
+    const after = writer.add(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await after;
+    expect(batches).toEqual([[1], [2, 3], [99], [4]]);
   });
 });
