@@ -5,8 +5,7 @@ import { resolve } from 'node:path';
 import { BotApiStandIn } from './bot-api.ts';
 import { freshDatabase } from './databases.ts';
 import { startScript } from './processes.ts';
-import { script } from './scale.ts';
-import { checkAnswers, converse, type User } from './users.ts';
+import { checkAnswers, converse, subscribers } from './users.ts';
 
 export interface PeerResult {
   name: string;
@@ -24,7 +23,7 @@ export async function measurePeer(serverUrl: string, contacts: number): Promise<
   await api.start();
   const bot = await startScript('peer', resolve(import.meta.dirname, 'peer/subscribe-bot.ts'), { PEER_DATABASE_URL: url, TELEGRAM_BOT_TOKEN: api.token, TELEGRAM_API_ROOT: api.url });
   try {
-    const users: User[] = Array.from({ length: contacts }, (_, i) => ({ chat: 1_000_000 + i, script: script(i) }));
+    const users = subscribers(contacts, 1_000_000);
     const run = await converse(api, [{ url: `${bot.url}/webhook` }], users, 'closed');
     const problems = checkAnswers(api, users, ['Welcome! What is your name?', 'Which language', 'Thank you']);
     return { name: 'telegraf 4.16.3 + WizardScene + @telegraf/session 2.0.0-beta.7 (PostgreSQL)', contacts, msgs_per_s: run.msgs_per_s, p50_ms: run.p50_ms, p99_ms: run.p99_ms, rss_mb: bot.rssMb(), violations: problems.length };

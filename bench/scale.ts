@@ -3,19 +3,11 @@
 // successive processes. Throughput is the closed-loop conversation of `contacts` users;
 // then a burst (each user writes the whole script at once, spread over the processes)
 // checks that nobody is answered twice and that everyone's answers come in order.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BotApiStandIn } from './bot-api.ts';
 import { freshDatabase, onServer } from './databases.ts';
 import { startEngine, type Child } from './processes.ts';
-import { checkAnswers, converse, type User } from './users.ts';
-
-/** The subscribe conversation: join, a name, a language; each message is answered once. */
-export const script = (index: number) => ['join', `Person ${index}`, 'English'];
-const flowTexts = JSON.parse(readFileSync(resolve(import.meta.dirname, '../locales/en/flows.json'), 'utf8')).subscribe;
-/** How each answer starts, in English. */
-export const expectedAnswers: string[] = [flowTexts.ask_name, flowTexts.ask_language, flowTexts.ask_topics];
+import { checkAnswers, converse, expectedAnswers, subscribers } from './users.ts';
 
 export interface ScaleResult {
   processes: number;
@@ -40,9 +32,9 @@ export async function measureScale(serverUrl: string, processes: number, contact
     // Started one after the other: the first applies the migrations.
     for (let i = 1; i <= processes; i++) engines.push(await startEngine(`engine ${i}`, telegramEngineEnv(api, url, secret)));
     const webhooks = engines.map((engine) => ({ url: `${engine.url}/telegram/webhook`, headers: { 'x-telegram-bot-api-secret-token': secret } }));
-    const users: User[] = Array.from({ length: contacts }, (_, i) => ({ chat: 1_000_000 + i, script: script(i) }));
+    const users = subscribers(contacts, 1_000_000);
     const closed = await converse(api, webhooks, users, 'closed');
-    const bursting: User[] = Array.from({ length: Math.min(contacts, 500) }, (_, i) => ({ chat: 2_000_000 + i, script: script(i) }));
+    const bursting = subscribers(Math.min(contacts, 500), 2_000_000);
     const burst = await converse(api, webhooks, bursting, 'burst');
     // A second answer would come late: give it time to show up.
     await sleep(2000);

@@ -6,8 +6,18 @@
 //           acknowledged, as Telegram does for one chat), then wait for every answer.
 // A user's successive messages go to successive webhooks, so with several engine
 // processes one person's conversation is spread over all of them.
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { resolve } from 'node:path';
 import type { BotApiStandIn } from './bot-api.ts';
+
+/** The subscribe conversation every benchmark uses: join, a name, a language; each message is answered once. */
+export const script = (index: number) => ['join', `Person ${index}`, 'English'];
+const flowTexts: Record<string, string> = JSON.parse(readFileSync(resolve(import.meta.dirname, '../locales/en/flows.json'), 'utf8')).subscribe;
+/** How the subscribe flow's text `key` starts, in English (up to its first variable). */
+export const subscribeText = (key: string): string => flowTexts[key]!.split('{{')[0]!;
+/** How the engine's answers to the script start. */
+export const expectedAnswers: string[] = ['ask_name', 'ask_language', 'ask_topics'].map(subscribeText);
 
 export interface Webhook {
   url: string;
@@ -18,6 +28,9 @@ export interface User {
   chat: number;
   script: string[];
 }
+
+/** `count` users with chats from `firstChat` on, each with the subscribe script. */
+export const subscribers = (count: number, firstChat: number): User[] => Array.from({ length: count }, (_, i) => ({ chat: firstChat + i, script: script(i) }));
 
 export interface Conversations {
   users: number;
