@@ -69,6 +69,8 @@ export async function measureMemory(serverUrl: string, contacts = 1_000_000, act
   } finally {
     await engine.stop();
     await api.stop();
+    // The template stays for the next run; its copy goes.
+    await onServer(serverUrl, (client) => client.query(`drop database if exists tocsin_bench_memory with (force)`));
   }
 }
 
