@@ -4,7 +4,7 @@
 // it also creates databases of its own) and the embedded database, prints a table per
 // measurement and a summary against the goals, and writes bench/results.json.
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { DatabaseConfig } from '../engine/config.ts';
 import { measureMaterialize, measureTelegramBroadcast, type BroadcastResult } from './broadcast.ts';
@@ -46,6 +46,7 @@ async function onEach<T>(name: string, runs: [DatabaseConfig, number][], measure
 const localPostgres: DatabaseConfig = { kind: 'postgres', url };
 const embedded: DatabaseConfig = { kind: 'memory' };
 const started = performance.now();
+const loadAtStart = loadavg()[0]!;
 
 const inbound: InboundResult[] = await onEach('inbound, closed loop', [[localPostgres, contacts], [embedded, contacts]], measureInbound);
 const postgres = inbound.find((result) => result.backend === 'postgres');
@@ -68,10 +69,10 @@ for (const processes of [1, 2, 3]) {
   if (result) scale.push(result);
 }
 
-const postgresVersion = await onServer(url, async (client) => (await client.query<{ version: string }>(`show server_version`)).rows[0]!.version).catch(() => null);
+const postgresVersion = await onServer(url, async (client) => (await client.query<{ version: string }>(`select current_setting('server_version') as version`)).rows[0]!.version).catch(() => null);
 const ratio = postgres && pgbench ? Math.round((postgres.msgs_per_s / pgbench.tps) * 100) / 100 : null;
 const results = {
-  machine: { cpus: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: postgresVersion },
+  machine: { cpus: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: postgresVersion, load_average: { start: loadAtStart, end: loadavg()[0] } },
   inbound: {
     contacts,
     engine_msgs_per_s: postgres?.msgs_per_s ?? null,
@@ -147,5 +148,8 @@ console.table([
 const wrong = scale.filter((result) => result.violations);
 if (wrong.length) {
   process.stderr.write(`\nBENCH FAILED: answered twice or out of order with several engine processes:\n${wrong.flatMap((result) => result.problems).join('\n')}\n`);
+  process.exitCode = 1;
+} else if (scale.length < 3) {
+  process.stderr.write(`\nBENCH FAILED: ${3 - scale.length} of the several-process runs did not complete (see above): answers not checked\n`);
   process.exitCode = 1;
 }

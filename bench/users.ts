@@ -71,9 +71,23 @@ export async function converse(api: BotApiStandIn, webhooks: Webhook[], users: U
   return { users: users.length, messages, seconds: round(seconds), msgs_per_s: Math.round(messages / seconds), p50_ms: round(quantile(latencies, 0.5)), p99_ms: round(quantile(latencies, 0.99)) };
 }
 
-/** POSTs an update; resolves on 200 (the bot has it), throws otherwise. */
-export function post(webhook: Webhook, update: unknown): Promise<void> {
-  const body = JSON.stringify(update);
+/**
+ * POSTs an update; resolves on 200 (the bot has it), throws otherwise. A kept-alive
+ * connection the server closed as we wrote on it is tried again on a new one, as Telegram
+ * does (the update id is the same: a bot that got it after all drops the copy).
+ */
+export async function post(webhook: Webhook, update: unknown, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postOnce(webhook, JSON.stringify(update));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (attempt >= attempts || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw error;
+    }
+  }
+}
+
+function postOnce(webhook: Webhook, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const call = request(webhook.url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...webhook.headers } }, (response) => {
       response.resume();
