@@ -16,10 +16,10 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** `tocsin start` with this environment (and nothing else from ours but PATH and HOME). */
-export function startEngine(name: string, env: Record<string, string>): Promise<Child> {
+/** `tocsin start` with this environment (and nothing else from ours but PATH and HOME); `nodeArgs` such as --cpu-prof. */
+export function startEngine(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Child> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tocsin-bench-engine-'));
-  return startChild(name, [join(root, 'engine/cli/tocsin.js'), 'start'], { TOCSIN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, () =>
+  return startChild(name, [...nodeArgs, join(root, 'engine/cli/tocsin.js'), 'start'], { TOCSIN_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, () =>
     rmSync(dataDir, { recursive: true, force: true }),
   );
 }
