@@ -1,24 +1,17 @@
 // Inbound throughput through the whole pipeline: dedupe, contact lock, flow step, state
-// and outbox in one transaction, delivery to a stand-in channel. Each contact types the
-// subscribe conversation (join, a name, yes) as fast as the bot answers.
+// and outbox in one transaction, delivery to a stand-in channel in the process.
+//   peak:    each contact types the subscribe conversation (join, a name, a language) as
+//            fast as the bot answers (a closed loop); all of them at once.
+//   latency: open loop: messages arrive at a fixed rate whatever the bot does, spread
+//            over the contacts; from a message's arrival to its answer being sent.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DatabaseConfig } from '../engine/config.ts';
-import { loadConfig } from '../engine/config.ts';
-import { silentLogger } from '../engine/log.ts';
-import { openServices } from '../engine/services.ts';
-import type { Channel, ChannelCapabilities, SendResult } from '../engine/types.ts';
-import { createSchema, dropSchema } from '../tests/helpers/database.ts';
+import type { Services } from '../engine/services.ts';
+import { answerLatencies, CountingChannel, withServices } from './services.ts';
+import { quantile, round, script } from './users.ts';
 
-class CountingChannel implements Channel {
-  readonly name = 'bench';
-  readonly capabilities: ChannelCapabilities = { buttons: true, maxTextLength: 4096, ratePerSecond: Infinity };
-  sent = 0;
-  async start() {}
-  async stop() {}
-  async send(): Promise<SendResult> {
-    this.sent++;
-    return { status: 'sent', channelMessageId: `b${this.sent}` };
-  }
-}
+/** The engine's connections for these runs, and pgbench's clients. */
+export const POOL_SIZE = 20;
 
 export interface InboundResult {
   backend: string;
@@ -30,53 +23,78 @@ export interface InboundResult {
   p99_ms: number;
 }
 
+export interface LatencyResult {
+  backend: string;
+  target_msgs_per_s: number;
+  achieved_msgs_per_s: number;
+  messages: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+/** The message `index`-th to arrive in the open loop: rounds of `contacts` conversations, a step of each at a time. */
+function openLoopMessage(index: number, contacts: number) {
+  const round = Math.floor(index / (3 * contacts));
+  const within = index % (3 * contacts);
+  const contact = round * contacts + (within % contacts);
+  return { address: `c${contact}`, text: script(contact)[Math.floor(within / contacts)]! };
+}
+
+function say(services: Services, address: string, text: string, id: string) {
+  return services.pipeline.accept({ channel: 'bench', address, channelMessageId: id, text, receivedAt: new Date() }).then((accepted) => services.pipeline.process(accepted.contactId));
+}
+
+const backendOf = (services: Services) => (services.db.kind === 'postgres' ? 'postgres' : 'pglite');
+
 export async function measureInbound(database: DatabaseConfig, contacts: number): Promise<InboundResult> {
-  const schema = database.kind === 'postgres' ? await createSchema(database.url) : undefined;
   const channel = new CountingChannel();
-  const config = { ...loadConfig({ DATABASE_URL: 'memory://' }), database };
-  const services = await openServices(config, { log: silentLogger(), channels: [channel], database: { schema, poolSize: 20 } });
-  try {
+  return withServices(database, { channels: [channel], poolSize: POOL_SIZE }, async (services) => {
     services.delivery.start(['bench']);
-    const script = ['join', 'name', 'yes'];
     let sequence = 0;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: contacts }, async (_, index) => {
-        for (const text of script) {
-          const accepted = await services.pipeline.accept({
-            channel: 'bench',
-            address: `c${index}`,
-            channelMessageId: `m${++sequence}`,
-            text: text === 'name' ? `Person ${index}` : text,
-            receivedAt: new Date(),
-          });
-          await services.pipeline.process(accepted.contactId);
-        }
+        for (const text of script(index)) await say(services, `c${index}`, text, `m${++sequence}`);
       }),
     );
-    const expectedReplies = contacts * 3;
-    while (channel.sent < expectedReplies) await new Promise((resolve) => setTimeout(resolve, 5));
+    const messages = contacts * script(0).length;
+    await channel.waitFor(messages);
     const seconds = (performance.now() - started) / 1000;
-    const latencies = await services.db.query<{ ms: number }>(
-      `select extract(epoch from (max(o.sent_at) - m.created_at)) * 1000 as ms
-       from messages m join outbox o on o.reply_to = m.id where m.direction = 'in' group by m.id order by 1`,
-    );
-    const at = (quantile: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor(quantile * latencies.length))]?.ms ?? 0);
-    const messages = contacts * script.length;
-    return {
-      backend: services.db.kind === 'postgres' ? 'postgres' : 'pglite',
-      contacts,
-      messages,
-      seconds: round(seconds),
-      msgs_per_s: Math.round(messages / seconds),
-      p50_ms: round(at(0.5)),
-      p99_ms: round(at(0.99)),
-    };
-  } finally {
-    await services.delivery.stop();
-    await services.db.close();
-    if (database.kind === 'postgres') await dropSchema(database.url, schema!);
-  }
+    await services.delivery.stop(); // the last sends recorded
+    const latencies = await answerLatencies(services);
+    return { backend: backendOf(services), contacts, messages, seconds: round(seconds), msgs_per_s: Math.round(messages / seconds), p50_ms: round(quantile(latencies, 0.5)), p99_ms: round(quantile(latencies, 0.99)) };
+  });
 }
 
-const round = (value: number) => Math.round(value * 10) / 10;
+/** `rate` messages a second for `seconds` (the first 2 s warm up and are not counted). */
+export async function measureLatency(database: DatabaseConfig, rate: number, seconds = 15, contacts = 1000): Promise<LatencyResult> {
+  const channel = new CountingChannel();
+  return withServices(database, { channels: [channel], poolSize: POOL_SIZE }, async (services) => {
+    services.delivery.start(['bench']);
+    const total = Math.round(rate * seconds);
+    const started = performance.now();
+    const warmedUp = new Date(Date.now() + 2000);
+    const under: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const wait = started + (i / rate) * 1000 - performance.now();
+      if (wait >= 1) await sleep(wait);
+      const { address, text } = openLoopMessage(i, contacts);
+      under.push(say(services, address, text, `m${i}`));
+    }
+    const injected = (performance.now() - started) / 1000;
+    await Promise.all(under);
+    await channel.waitFor(total);
+    await services.delivery.stop(); // the last sends recorded
+    const latencies = await answerLatencies(services, warmedUp);
+    return {
+      backend: backendOf(services),
+      target_msgs_per_s: rate,
+      achieved_msgs_per_s: Math.round(total / injected),
+      messages: latencies.length,
+      p50_ms: round(quantile(latencies, 0.5)),
+      p99_ms: round(quantile(latencies, 0.99)),
+      max_ms: round(latencies.at(-1) ?? 0),
+    };
+  });
+}
