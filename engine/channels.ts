@@ -1,19 +1,19 @@
 // The channels the configuration turns on (besides the console and webhooks, always on).
+// Each adapter is imported only when its channel is on: their libraries (telegraf, Bolt,
+// the mail stack, WhatsApp's) cost memory a small server should not pay for nothing.
 import { join } from 'node:path';
-import { EmailChannel } from '../bots/email/channel.ts';
-import { SlackChannel } from '../bots/slack/channel.ts';
-import { recordBounce } from './pipeline/bounces.ts';
-import { TelegramChannel } from '../bots/telegram.ts';
-import { WhatsAppChannel, type WhatsAppClient } from '../bots/whatsapp.ts';
+import type { WhatsAppClient } from '../bots/whatsapp.ts';
 import { PostgresSessionStore } from '../bots/whatsapp-store.ts';
+import { recordBounce } from './pipeline/bounces.ts';
 import type { Config } from './config.ts';
 import type { Database } from './store/database.ts';
 import type { ChannelFactory } from './services.ts';
 import type { Channel } from './types.ts';
 
-export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db, services }) => {
+export const channelsFromConfig: ChannelFactory = async ({ config, log, i18n, db, services }) => {
   const channels: Channel[] = [];
   if (config.telegram) {
+    const { TelegramChannel } = await import('../bots/telegram.ts');
     channels.push(
       new TelegramChannel({
         token: config.telegram.token,
@@ -27,11 +27,13 @@ export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db, serv
     );
   }
   if (config.whatsapp) {
+    const { WhatsAppChannel } = await import('../bots/whatsapp.ts');
     channels.push(
       new WhatsAppChannel({ createClient: () => createWhatsAppClient(config, db), log: log.child({ channel: 'whatsapp' }), secondsPerMessage: config.whatsapp.secondsPerMessage }),
     );
   }
   if (config.email) {
+    const { EmailChannel } = await import('../bots/email/channel.ts');
     const email = config.email;
     channels.push(
       new EmailChannel({
@@ -54,6 +56,7 @@ export const channelsFromConfig: ChannelFactory = ({ config, log, i18n, db, serv
     );
   }
   if (config.slack) {
+    const { SlackChannel } = await import('../bots/slack/channel.ts');
     const { botToken, signingSecret, apiUrl, appToken, organizers, organizersChannel, notifyChannel } = config.slack;
     channels.push(new SlackChannel({ botToken, signingSecret, apiUrl, appToken, organizers, organizersChannel, notifyChannel, log: log.child({ channel: 'slack' }), services }));
   }

@@ -12,7 +12,7 @@ import { addContactRoutes } from './http/contacts.ts';
 import { addEventRoutes } from './http/events.ts';
 import { addUnsubscribeRoutes } from './http/unsubscribe.ts';
 import { sendJson } from './http/server.ts';
-import { WhatsAppChannel } from '../bots/whatsapp.ts';
+import type { WhatsAppChannel } from '../bots/whatsapp.ts';
 import { localSocketPath, startLocalApi } from './http/local-api.ts';
 import { HttpServer } from './http/server.ts';
 import type { Logger } from './log.ts';
@@ -59,7 +59,7 @@ export class Engine {
     let local: HttpServer | undefined;
     try {
       const extra = options.channels;
-      services = await openServices(config, { log, channels: (parts) => [...channelsFromConfig(parts), ...(extra ?? [])], processMetrics: true });
+      services = await openServices(config, { log, channels: async (parts) => [...(await channelsFromConfig(parts)), ...(extra ?? [])], processMetrics: true });
       http = new HttpServer(log);
       addObservabilityRoutes(http, services.db, services.metrics, services.channels);
       addChannelAdminRoutes(http, config.adminToken, services.channels);
@@ -136,7 +136,7 @@ export class Engine {
 
 /** GET /api/whatsapp/qr: the code to scan while WhatsApp waits to be linked. */
 function addChannelAdminRoutes(http: HttpServer, adminToken: string | undefined, channels: Channel[]) {
-  const whatsapp = channels.find((channel): channel is WhatsAppChannel => channel instanceof WhatsAppChannel);
+  const whatsapp = channels.find((channel) => channel.name === 'whatsapp') as WhatsAppChannel | undefined;
   adminRoute(http, adminToken, 'GET', '/api/whatsapp/qr', (_request, response) => {
     if (!whatsapp) return sendJson(response, 404, { error: 'WhatsApp is off: set WHATSAPP_ENABLED=1' });
     sendJson(response, 200, { state: whatsapp.state, qr: whatsapp.qr ?? null });

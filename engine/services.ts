@@ -35,7 +35,7 @@ export interface Services {
 }
 
 /** Builds channels once the languages and the database are ready. */
-export type ChannelFactory = (parts: { config: Config; log: Logger; i18n: Translator; db: Database; services: () => Services }) => Channel[];
+export type ChannelFactory = (parts: { config: Config; log: Logger; i18n: Translator; db: Database; services: () => Services }) => Channel[] | Promise<Channel[]>;
 
 export interface ServiceOptions {
   log: Logger;
@@ -66,7 +66,7 @@ export async function openServices(config: Config, options: ServiceOptions): Pro
   const console = new ConsoleChannel();
   // The webhook channel carries the flows' `webhook` actions; it needs no configuration.
   let services: Services | undefined;
-  const extra = typeof options.channels === 'function' ? options.channels({ config, log, i18n, db, services: () => services! }) : (options.channels ?? []);
+  const extra = typeof options.channels === 'function' ? await options.channels({ config, log, i18n, db, services: () => services! }) : (options.channels ?? []);
   const channels: Channel[] = [console, new WebhookChannel(), ...extra];
   const metrics = new Metrics({
     defaults: options.processMetrics,

@@ -3,7 +3,6 @@
 // dialect, so the entities, the migrations and every query take one code path.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { CompiledQuery, Kysely, PostgresDialect, type Dialect } from 'kysely';
@@ -96,6 +95,8 @@ async function createDialect(config: DatabaseConfig, options: OpenOptions): Prom
   }
   const dataDir = config.kind === 'embedded' ? join(config.dataDir, 'pgdata') : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
+  // Loaded only for the embedded database: a PostgreSQL server does not need its 18 MB.
+  const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite({ dataDir, parsers: { [INT8]: parseInt8 } });
   await db.waitReady;
   return { dialect: new PGliteDialect(db), where: dataDir ? `embedded database in ${dataDir}` : 'embedded database in memory' };
