@@ -12,11 +12,13 @@ export const POSTGRES_URL = process.env.TEST_DATABASE_URL;
 
 /**
  * A suite run against the PostgreSQL server of TEST_DATABASE_URL; without it (or when
- * `unavailable` gives another reason), one skipped test that says why.
+ * `unavailable` gives another reason), one skipped test that says why, and a line on stderr
+ * (jest prints nothing of a file whose tests are all skipped).
  */
 export function describeOnPostgres(name: string, suite: (url: string) => void, unavailable?: string) {
   const reason = POSTGRES_URL ? unavailable : 'TEST_DATABASE_URL is not set (this needs a PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/test)';
   if (!reason) return describe(name, () => suite(POSTGRES_URL!));
+  process.stderr.write(`${name}: skipped, ${reason}\n`);
   describe(name, () => test.skip(`skipped: ${reason}`, () => {}));
 }
 
