@@ -40,25 +40,27 @@ describe.each(backends)('fuzzing on $name', (backend) => {
     await telegram.start();
     await slack.start();
     const database = await engineDatabase(backend);
-    const engine = await Engine.start(
-      testConfig({
-        database: database.config,
-        port: 0,
-        telegram: { token: telegram.token, apiRoot: telegram.url, rateLimit: 1000, webhookSecret: 'fuzz-secret' },
-        publicUrl: 'https://bot.example.org',
-        publicUrlSet: true,
-        slack: { botToken: 'xoxb-x', signingSecret: 'fuzz-slack', apiUrl: slack.apiUrl, organizers: ['U1'] },
-      }),
-      { log: pino({ level: 'silent' }), watch: false },
-    );
+    let engine: Engine | undefined;
     try {
+      engine = await Engine.start(
+        testConfig({
+          database: database.config,
+          port: 0,
+          telegram: { token: telegram.token, apiRoot: telegram.url, rateLimit: 1000, webhookSecret: 'fuzz-secret' },
+          publicUrl: 'https://bot.example.org',
+          publicUrlSet: true,
+          slack: { botToken: 'xoxb-x', signingSecret: 'fuzz-slack', apiUrl: slack.apiUrl, organizers: ['U1'] },
+        }),
+        { log: pino({ level: 'silent' }), watch: false },
+      );
+      const { services, url } = engine;
       // Message i is written by supporter i % 50, each supporter's in order; the supporters write at once.
       const random = seeded(42);
       const texts = Array.from({ length: count }, () => randomText(random));
       const replies: string[] = [];
       await Promise.all(
         Array.from({ length: SUPPORTERS }, async (_, supporter) => {
-          const session = new ChatSession(engine.services, `fuzz${supporter}`, ['en', 'fr', 'ar', 'ru', 'xx'][supporter % 5]);
+          const session = new ChatSession(services, `fuzz${supporter}`, ['en', 'fr', 'ar', 'ru', 'xx'][supporter % 5]);
           for (let i = supporter; i < count; i += SUPPORTERS) for (const message of await session.say(texts[i]!)) replies.push(message.text);
         }),
       );
@@ -66,11 +68,11 @@ describe.each(backends)('fuzzing on $name', (backend) => {
       for (const reply of replies) expect(reply).not.toMatch(/Error|at \/|node_modules|undefined|\[object Object\]|SELECT|insert into/i);
       // What they typed is data: nothing of theirs comes back rendered or escaped as HTML.
       for (const reply of replies) expect(reply).not.toMatch(/&(lt|gt|amp|quot|#x27|#x60|#x3D);/);
-      const [{ stored }] = await engine.services.db.query<{ stored: number }>(`select count(*)::int as stored from messages where direction = 'in' and channel = 'console'`);
+      const [{ stored }] = await services.db.query<{ stored: number }>(`select count(*)::int as stored from messages where direction = 'in' and channel = 'console'`);
       expect(stored).toBe(count);
 
       // Malformed Telegram updates and Slack payloads get a clean 4xx, never a 500.
-      const post = (path: string, body: string, headers: Record<string, string>) => fetch(`${engine.url}${path}`, { method: 'POST', body, headers });
+      const post = (path: string, body: string, headers: Record<string, string>) => fetch(`${url}${path}`, { method: 'POST', body, headers });
       for (const body of ['', 'null', '[]', '{"update_id": "x"}', '{"update_id": 1, "message": {"chat": {}}}', '{'.repeat(1000), 'x'.repeat(2_000_000)]) {
         const response = await post('/telegram/webhook', body, { 'x-telegram-bot-api-secret-token': 'fuzz-secret', 'content-type': 'application/json' });
         expect([200, 400, 413]).toContain(response.status);
@@ -79,9 +81,9 @@ describe.each(backends)('fuzzing on $name', (backend) => {
         const response = await post('/slack/events', body, { ...slackHeaders('fuzz-slack', body), 'content-type': body.startsWith('{') ? 'application/json' : 'application/x-www-form-urlencoded' });
         expect(response.status).toBeLessThan(500);
       }
-      expect((await fetch(`${engine.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
     } finally {
-      await engine.stop();
+      await engine?.stop();
       await telegram.stop();
       await slack.stop();
       await database.drop();

@@ -3,10 +3,10 @@
 // answered once, in order; the retries and the outbox filling up show in /metrics.
 // The engine runs as `tocsin start`, with the backoff it ships with.
 import pg from 'pg';
-import { exited, startEngine } from '../helpers/cli.ts';
+import { startEngine } from '../helpers/cli.ts';
 import { createSchema, dropSchema, schemaUrl } from '../helpers/database.ts';
 import { FakeTelegram } from '../helpers/fake-telegram.ts';
-import { describeOnPostgres, metric, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
+import { describeOnPostgres, type EngineProcess, metric, stopEngine, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const OUTAGE_MS = 20_000;
@@ -29,10 +29,12 @@ describeOnPostgres('the channel fails for 20 seconds, then recovers', (url) => {
     const schema = await createSchema(url);
     const telegram = new FakeTelegram();
     await telegram.start();
-    const engine = await startEngine(telegramEngineEnv(telegram, schemaUrl(url, schema)));
-    const webhooks = new TelegramWebhooks([engine.url]);
-    const scrape = async () => (await fetch(`${engine.url}/metrics`)).text();
+    const webhooks = new TelegramWebhooks();
+    let engine: EngineProcess | undefined;
     try {
+      engine = await startEngine(telegramEngineEnv(telegram, schemaUrl(url, schema)));
+      webhooks.targets.push(engine.url);
+      const scrape = async () => (await fetch(`${engine!.url}/metrics`)).text();
       telegram.breakDown(mode);
       const started = Date.now();
       // Each contact goes through the script during the outage, one message every few seconds.
@@ -76,8 +78,7 @@ describeOnPostgres('the channel fails for 20 seconds, then recovers', (url) => {
       );
     } finally {
       webhooks.close();
-      engine.child.kill('SIGTERM');
-      await exited(engine.child);
+      await stopEngine(engine);
       await telegram.stop();
       await dropSchema(url, schema);
     }

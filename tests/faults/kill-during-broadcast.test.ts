@@ -3,10 +3,10 @@
 // message was in flight at the kill — the stand-in Telegram had it, the outbox still
 // said `sending`.
 import pg from 'pg';
-import { exited, startEngine, tocsin } from '../helpers/cli.ts';
+import { startEngine, tocsin } from '../helpers/cli.ts';
 import { createSchema, dropSchema, schemaUrl } from '../helpers/database.ts';
 import { FakeTelegram } from '../helpers/fake-telegram.ts';
-import { describeOnPostgres, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
+import { describeOnPostgres, type EngineProcess, stopEngine, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const RECIPIENTS = 3000;
@@ -21,8 +21,9 @@ describeOnPostgres('kill -9 of the engine in the middle of a broadcast', (url) =
     // Each send takes a while, so that some are in flight whenever the kill comes.
     telegram.delayMs = 30;
     const env = telegramEngineEnv(telegram, schemaUrl(url, schema), { TELEGRAM_RATE_LIMIT: '300' });
-    let engine = await startEngine(env);
+    let engine: EngineProcess | undefined;
     try {
+      engine = await startEngine(env);
       await db.connect();
       await db.query(
         `with c as (insert into contacts (name, language) select 'R' || n, 'en' from generate_series(1, $1::int) n returning id, name),
@@ -34,8 +35,7 @@ describeOnPostgres('kill -9 of the engine in the middle of a broadcast', (url) =
       expect(alert.stdout).toContain(`queued for ${RECIPIENTS} contacts`);
 
       await waitFor(() => telegram.delivered().length >= 1000, 60_000);
-      engine.child.kill('SIGKILL');
-      await exited(engine.child);
+      await stopEngine(engine, 'SIGKILL');
       const killedAt = Date.now();
       // The stand-in answers what reached it before the kill (the message is in the chat, whoever reads the answer).
       await waitFor(() => telegram.calls.every((call) => call.status !== undefined));
@@ -65,8 +65,7 @@ describeOnPostgres('kill -9 of the engine in the middle of a broadcast', (url) =
           `after restart all ${RECIPIENTS} delivered in ${((Date.now() - restarted) / 1000).toFixed(1)} s, ${twice.length} twice, ${telegram.delivered().length} sendMessage in all (${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill)`,
       );
     } finally {
-      engine.child.kill('SIGKILL');
-      await exited(engine.child);
+      await stopEngine(engine, 'SIGKILL');
       await db.end().catch(() => {});
       await telegram.stop();
       await dropSchema(url, schema);

@@ -9,10 +9,10 @@
 // the RSS grows by about 1 MB/s of garbage whether or not anything leaks; with it, the
 // RSS follows what the engine really keeps.
 import pg from 'pg';
-import { exited, startEngine } from '../helpers/cli.ts';
+import { startEngine } from '../helpers/cli.ts';
 import { createSchema, dropSchema, schemaUrl } from '../helpers/database.ts';
 import { FakeTelegram } from '../helpers/fake-telegram.ts';
-import { describeOnPostgres, rssMb, TelegramWebhooks, telegramEngineEnv } from '../helpers/faults.ts';
+import { describeOnPostgres, type EngineProcess, rssMb, stopEngine, TelegramWebhooks, telegramEngineEnv } from '../helpers/faults.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const RATE = Number(process.env.LOAD_RATE ?? 200);
@@ -32,11 +32,15 @@ describeOnPostgres('load through webhooks', (url) => {
     const telegram = new FakeTelegram();
     await telegram.start();
     // Telegram's own limit is 30 a second; the stand-in takes whatever the load needs.
-    const engine = await startEngine(telegramEngineEnv(telegram, schemaUrl(url, schema), { TELEGRAM_RATE_LIMIT: String(RATE * 2), NODE_OPTIONS: `--max-old-space-size=${OLD_SPACE_MB}` }));
-    const webhooks = new TelegramWebhooks([engine.url]);
+    const webhooks = new TelegramWebhooks();
     const rss: { at: number; mb: number }[] = [];
-    const sampler = setInterval(() => rss.push({ at: Date.now(), mb: rssMb(engine.child.pid!) }), 1000);
+    let sampler: NodeJS.Timeout | undefined;
+    let engine: EngineProcess | undefined;
     try {
+      engine = await startEngine(telegramEngineEnv(telegram, schemaUrl(url, schema), { TELEGRAM_RATE_LIMIT: String(RATE * 2), NODE_OPTIONS: `--max-old-space-size=${OLD_SPACE_MB}` }));
+      webhooks.targets.push(engine.url);
+      const pid = engine.child.pid!;
+      sampler = setInterval(() => rss.push({ at: Date.now(), mb: rssMb(pid) }), 1000);
       const started = Date.now();
       const deliveries: Promise<void>[] = [];
       let sent = 0;
@@ -77,8 +81,7 @@ describeOnPostgres('load through webhooks', (url) => {
     } finally {
       clearInterval(sampler);
       webhooks.close();
-      engine.child.kill('SIGTERM');
-      await exited(engine.child);
+      await stopEngine(engine);
       await telegram.stop();
       await dropSchema(url, schema);
     }

@@ -4,9 +4,9 @@
 // answer 503, so Telegram (here the driver) delivers those updates again; the engine
 // reconnects by itself; in the end every message is stored once and answered once.
 import pg from 'pg';
-import { exited, startEngine } from '../helpers/cli.ts';
+import { startEngine } from '../helpers/cli.ts';
 import { FakeTelegram } from '../helpers/fake-telegram.ts';
-import { describeOnPostgres, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
+import { describeOnPostgres, type EngineProcess, stopEngine, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
 import { PrivatePostgres, privatePostgresMissing } from '../helpers/private-postgres.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -28,11 +28,14 @@ describeOnPostgres(
       cluster = await PrivatePostgres.create();
       const telegram = new FakeTelegram();
       await telegram.start();
-      const engine = await startEngine(telegramEngineEnv(telegram, cluster.url));
-      const webhooks = new TelegramWebhooks([engine.url], { retryMs: 250 });
+      const webhooks = new TelegramWebhooks({ retryMs: 250 });
       const sent = new Map<number, number>();
       const health: number[] = [];
+      let engine: EngineProcess | undefined;
       try {
+        engine = await startEngine(telegramEngineEnv(telegram, cluster.url));
+        const engineUrl = engine.url;
+        webhooks.targets.push(engineUrl);
         const started = Date.now();
         const load = Promise.all(
           Array.from({ length: CONTACTS }, async (_, index) => {
@@ -49,12 +52,12 @@ describeOnPostgres(
         await new Promise((resolve) => setTimeout(resolve, STOP_AT_MS));
         await cluster.stop('fast');
         const stopped = Date.now();
-        health.push((await fetch(`${engine.url}/healthz`)).status);
+        health.push((await fetch(`${engineUrl}/healthz`)).status);
         await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
-        health.push((await fetch(`${engine.url}/healthz`)).status);
+        health.push((await fetch(`${engineUrl}/healthz`)).status);
         await cluster.start();
         const restarted = Date.now();
-        await waitFor(async () => (await fetch(`${engine.url}/healthz`)).status === 200, 30_000);
+        await waitFor(async () => (await fetch(`${engineUrl}/healthz`)).status === 200, 30_000);
         const reconnectedMs = Date.now() - restarted;
         await load;
         const total = [...sent.values()].reduce((sum, count) => sum + count, 0);
@@ -81,8 +84,7 @@ describeOnPostgres(
         );
       } finally {
         webhooks.close();
-        engine.child.kill('SIGTERM');
-        await exited(engine.child);
+        await stopEngine(engine);
         await telegram.stop();
       }
     }, 240_000);

@@ -16,12 +16,14 @@ describe.each(backends)('the same update three times at once, on $name', (backen
     const telegram = new FakeTelegram();
     await telegram.start();
     const database = await engineDatabase(backend);
-    const engine = await Engine.start(
-      testConfig({ database: database.config, port: 0, telegram: { token: telegram.token, apiRoot: telegram.url, rateLimit: 100, webhookSecret: WEBHOOK_SECRET }, publicUrl: 'https://bot.example.org', publicUrlSet: true }),
-      { log: pino({ level: 'silent' }), watch: false },
-    );
-    const webhooks = new TelegramWebhooks([engine.url]);
+    const webhooks = new TelegramWebhooks();
+    let engine: Engine | undefined;
     try {
+      engine = await Engine.start(
+        testConfig({ database: database.config, port: 0, telegram: { token: telegram.token, apiRoot: telegram.url, rateLimit: 100, webhookSecret: WEBHOOK_SECRET }, publicUrl: 'https://bot.example.org', publicUrlSet: true }),
+        { log: pino({ level: 'silent' }), watch: false },
+      );
+      webhooks.targets.push(engine.url);
       await Promise.all(
         Array.from({ length: CHATS }, (_, n) => {
           const update = webhooks.message(4200 + n, 'join');
@@ -37,7 +39,7 @@ describe.each(backends)('the same update three times at once, on $name', (backen
       expect(count).toBe(CHATS);
     } finally {
       webhooks.close();
-      await engine.stop();
+      await engine?.stop();
       await telegram.stop();
       await database.drop();
     }

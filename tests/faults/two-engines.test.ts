@@ -3,10 +3,10 @@
 // (to either). Every contact goes through the join conversation; each message is
 // answered once, and each contact's answers come in order.
 import pg from 'pg';
-import { exited, startEngine } from '../helpers/cli.ts';
+import { startEngine } from '../helpers/cli.ts';
 import { createSchema, dropSchema, schemaUrl } from '../helpers/database.ts';
 import { FakeTelegram } from '../helpers/fake-telegram.ts';
-import { describeOnPostgres, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
+import { describeOnPostgres, type EngineProcess, stopEngine, TelegramWebhooks, telegramEngineEnv, textsByChat } from '../helpers/faults.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const CONTACTS = 150;
@@ -30,14 +30,12 @@ describeOnPostgres('two engine processes behind a load balancer', (url) => {
     const telegram = new FakeTelegram();
     await telegram.start();
     const env = telegramEngineEnv(telegram, schemaUrl(url, schema));
-    // One after the other: the first applies the migrations.
-    const first = await startEngine(env);
-    const second = await startEngine(env).catch(async (error) => {
-      first.child.kill('SIGTERM');
-      throw error;
-    });
-    const webhooks = new TelegramWebhooks([first.url, second.url]);
+    const webhooks = new TelegramWebhooks();
+    const engines: EngineProcess[] = [];
     try {
+      // One after the other: the first applies the migrations.
+      for (let i = 0; i < 2; i++) engines.push(await startEngine(env));
+      webhooks.targets.push(...engines.map((engine) => engine.url));
       const started = Date.now();
       let redelivered = 0;
       await Promise.all(
@@ -76,8 +74,7 @@ describeOnPostgres('two engine processes behind a load balancer', (url) => {
       );
     } finally {
       webhooks.close();
-      for (const engine of [first, second]) engine.child.kill('SIGTERM');
-      await Promise.all([exited(first.child), exited(second.child)]);
+      await Promise.all(engines.map((engine) => stopEngine(engine)));
       await telegram.stop();
       await dropSchema(url, schema);
     }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exited, type startEngine } from './cli.ts';
 import type { FakeTelegram } from './fake-telegram.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL;
@@ -39,6 +40,15 @@ export function telegramEngineEnv(telegram: FakeTelegram, databaseUrl: string, e
   };
 }
 
+export type EngineProcess = Awaited<ReturnType<typeof startEngine>>;
+
+/** Stops an engine process a test started, if it did (SIGTERM: gracefully). */
+export async function stopEngine(engine: EngineProcess | undefined, signal: NodeJS.Signals = 'SIGTERM') {
+  if (!engine) return;
+  engine.child.kill(signal);
+  await exited(engine.child);
+}
+
 /** Posts Telegram updates to one engine or several (a load balancer picking one at random for each attempt). */
 export class TelegramWebhooks {
   /** Every answer but 200, by status (0: no answer — refused, reset, timed out). */
@@ -48,11 +58,10 @@ export class TelegramWebhooks {
   private nextUpdateId = 1;
   private nextMessageId = 1;
 
-  constructor(
-    /** The engines' base URLs. */
-    readonly targets: string[],
-    private readonly options: { retryMs?: number; giveUpAfterMs?: number } = {},
-  ) {}
+  /** The engines' base URLs. */
+  readonly targets: string[] = [];
+
+  constructor(private readonly options: { retryMs?: number; giveUpAfterMs?: number } = {}) {}
 
   /** A private-chat message from `chatId`, as a new update. */
   message(chatId: number, text: string) {
