@@ -3,7 +3,7 @@ import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backends, createSchema, dropSchema } from './helpers/database.ts';
+import { backends, createSchema, dropSchema, schemaUrl } from './helpers/database.ts';
 import { exited, startEngine, tocsin } from './helpers/cli.ts';
 
 const SLOW = 60_000;
@@ -71,9 +71,7 @@ const postgres = backends.find((backend) => backend.name === 'postgres');
     const backend = postgres!;
     // Its own schema, so the server's public schema stays untouched.
     const schema = await createSchema((backend.config as { url: string }).url);
-    const withSchema = new URL((backend.config as { url: string }).url);
-    withSchema.searchParams.set('options', `-c search_path=${schema}`);
-    const url = withSchema.toString();
+    const url = schemaUrl((backend.config as { url: string }).url, schema);
     try {
       const user = `pg-${Date.now()}`;
       const chat = await tocsin(['chat', '--user', user, '--lang', 'ru'], { DATABASE_URL: url }, 'вступить\n');

@@ -198,12 +198,31 @@ export class DeliveryWorker {
     await Promise.all(
       rows.map(async (row) => {
         const morning = this.quietUntil(row);
-        if (morning) return this.hold(row, morning);
-        const result = await this.sendRow(channel, limiter, personalize(row));
-        if (result === 'stopped') return this.cancel(row, 'recipient stopped, or address on hold, before it went out');
-        await this.record(row, result, limiter);
+        if (morning) return this.settle(row, () => this.hold(row, morning));
+        // sendRow throws only when the database fails it before anything was sent.
+        const result = await this.sendRow(channel, limiter, personalize(row)).catch((error): SendResult => ({ status: 'retry', reason: describe(error) }));
+        if (result === 'stopped') return this.settle(row, () => this.cancel(row, 'recipient stopped, or address on hold, before it went out'));
+        await this.settle(row, () => this.record(row, result, limiter));
       }),
     );
+  }
+
+  /**
+   * Writes what became of a claimed row, again and again while the database is away (a
+   * restart): a row left `sending` would hold up the contact's next messages for
+   * `stuckAfterMs`, then go out a second time.
+   */
+  private async settle(row: ClaimedRow, write: () => Promise<void>) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (this.stopping) throw error;
+        const delayMs = Math.min(5000, this.options.settings.pollMs * 2 ** attempt);
+        this.options.log.error({ outbox: row.id, retryInMs: delayMs, error: describe(error) }, 'could not record a send; retrying');
+        await sleep(delayMs);
+      }
+    }
   }
 
   /** Sends one row (several parts when the text is longer than the channel takes). */

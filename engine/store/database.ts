@@ -89,8 +89,10 @@ async function createDialect(config: DatabaseConfig, options: OpenOptions): Prom
       options: options.schema ? `-c search_path=${options.schema}` : undefined,
       types: { getTypeParser: ((oid: number, format?: any) => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as any },
     });
-    // An idle client losing its server (a restart) must not crash the process.
+    // A client losing its server (a restart) must not crash the process: an idle one, or
+    // one checked out between two statements (its queries fail; the pool drops it on release).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { dialect: new PostgresDialect({ pool }), where: redactUrl(config.url) };
   }
   const dataDir = config.kind === 'embedded' ? join(config.dataDir, 'pgdata') : undefined;

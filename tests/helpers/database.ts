@@ -43,11 +43,26 @@ export async function openTestDatabase(backend: Backend, options: { poolSize?: n
   };
 }
 
+/** A database for an engine on `backend` (in a schema of its own on PostgreSQL); `drop` removes that schema. */
+export async function engineDatabase(backend: Backend): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
+  if (backend.config.kind !== 'postgres') return { config: backend.config, drop: async () => {} };
+  const { url } = backend.config;
+  const schema = await createSchema(url);
+  return { config: { kind: 'postgres', url: schemaUrl(url, schema) }, drop: () => dropSchema(url, schema) };
+}
+
 /** A new, empty schema on the PostgreSQL server at `url`. */
 export async function createSchema(url: string): Promise<string> {
   const schema = `test_${randomBytes(6).toString('hex')}`;
   await adminQuery(url, `create schema ${schema}`);
   return schema;
+}
+
+/** `url` with `schema` as its search path: a DATABASE_URL for an engine process working in that schema. */
+export function schemaUrl(url: string, schema: string): string {
+  const withSchema = new URL(url);
+  withSchema.searchParams.set('options', `-c search_path=${schema}`);
+  return withSchema.toString();
 }
 
 export async function dropSchema(url: string, schema: string) {

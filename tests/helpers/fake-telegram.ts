@@ -1,12 +1,16 @@
 // A stand-in for the Telegram Bot API: a real HTTP server on 127.0.0.1 that answers the
 // methods Tocsin uses, queues updates for getUpdates (with offsets), records every call,
-// and can be told to fail the next calls of a method (429, 403, 500...).
-import { createServer, type Server } from 'node:http';
+// and can be told to fail the next calls of a method (429, 403, 500...), to answer
+// sendMessage slowly, or to be down for a while (an error status, or no answer at all).
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Call {
   method: string;
   params: Record<string, any>;
   at: number;
+  /** The HTTP status it was answered with (unset while unanswered, or never answered). */
+  status?: number;
 }
 
 interface Failure {
@@ -24,6 +28,11 @@ export class FakeTelegram {
   private nextUpdateId = 1000;
   private nextMessageId = 1;
   private server?: Server;
+  /** While set, every sendMessage fails: with this status, or `hang`s unanswered until `recover()`. */
+  private outage?: number | 'hang';
+  private readonly held: ServerResponse[] = [];
+  /** sendMessage answers after this many milliseconds (messages in flight). */
+  delayMs = 0;
   url = '';
 
   async start() {
@@ -47,6 +56,22 @@ export class FakeTelegram {
     const list = this.failures.get(method) ?? [];
     for (let i = 0; i < count; i++) list.push(failure);
     this.failures.set(method, list);
+  }
+
+  /** From now on every sendMessage fails: with `status`, or with no answer at all (`hang`). */
+  breakDown(mode: number | 'hang') {
+    this.outage = mode;
+  }
+
+  /** Back to normal; the requests left hanging are cut off unanswered, as a gateway timing out would. */
+  recover() {
+    this.outage = undefined;
+    for (const response of this.held.splice(0)) response.socket?.destroy();
+  }
+
+  /** sendMessage calls answered 200 (delivered to the chat), in order. */
+  delivered(): Call[] {
+    return this.calls.filter((call) => call.method === 'sendMessage' && call.status === 200);
   }
 
   /** A user writes text (or presses a button) in a private chat. */
@@ -97,16 +122,21 @@ export class FakeTelegram {
       .map((call) => ({ text: call.params.text, ...(call.params.reply_markup ? { buttons: call.params.reply_markup.inline_keyboard.flat().map((button: { text: string }) => button.text) } : {}) }));
   }
 
-  private async answer(url: string, body: string, response: import('node:http').ServerResponse) {
+  private async answer(url: string, body: string, response: ServerResponse) {
     const match = /^\/bot([^/]+)\/(\w+)/.exec(url);
+    const call: Call = { method: match?.[2] ?? '', params: {}, at: Date.now() };
     const reply = (status: number, payload: unknown) => {
+      call.status = status;
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(payload));
     };
     if (!match || match[1] !== this.token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
-    const method = match[2]!;
-    const params = body ? JSON.parse(body) : {};
-    if (method !== 'getUpdates') this.calls.push({ method, params, at: Date.now() });
+    const method = call.method;
+    const params = (call.params = body ? JSON.parse(body) : {});
+    if (method !== 'getUpdates') this.calls.push(call);
+    if (method === 'sendMessage' && this.outage === 'hang') return void this.held.push(response);
+    if (method === 'sendMessage' && typeof this.outage === 'number') return reply(this.outage, { ok: false, error_code: this.outage, description: 'Internal Server Error' });
+    if (method === 'sendMessage' && this.delayMs) await sleep(this.delayMs);
     const failure = this.failures.get(method)?.shift();
     if (failure) {
       return reply(failure.status, {
