@@ -9,7 +9,12 @@ export interface Pacing {
 }
 
 export class RateLimiter {
-  private nextSlot = 0;
+  /**
+   * Send times already handed out and not yet past, in order. A send that waits for its
+   * chat (one a second per Telegram chat) books a slot in the future without holding up
+   * the sends to other chats meanwhile: they take the free slots before it.
+   */
+  private booked: number[] = [];
   private pausedUntil = 0;
   private readonly nextForAddress = new Map<string, number>();
 
@@ -23,14 +28,14 @@ export class RateLimiter {
   reserve(address?: string): number {
     const pacing = typeof this.pacing === 'number' ? { perSecond: this.pacing } : this.pacing;
     const now = this.now();
-    let start = Math.max(now, this.nextSlot, this.pausedUntil);
     const gap = (ms: number) => ms * (1 + (pacing.jitter ?? 0) * this.random());
+    let earliest = Math.max(now, this.pausedUntil);
+    if (address !== undefined && pacing.addressIntervalMs) earliest = Math.max(earliest, this.nextForAddress.get(address) ?? 0);
+    const start = Number.isFinite(pacing.perSecond) ? this.book(earliest, gap(1000 / pacing.perSecond), now) : earliest;
     if (address !== undefined && pacing.addressIntervalMs) {
-      start = Math.max(start, this.nextForAddress.get(address) ?? 0);
       this.nextForAddress.set(address, start + gap(pacing.addressIntervalMs(address)));
       if (this.nextForAddress.size > 10_000) this.forgetPast(now);
     }
-    this.nextSlot = Number.isFinite(pacing.perSecond) ? start + gap(1000 / pacing.perSecond) : start;
     return start - now;
   }
 
@@ -41,6 +46,21 @@ export class RateLimiter {
   /** Milliseconds left in a pause (0 when not paused). */
   pausedFor(): number {
     return Math.max(0, this.pausedUntil - this.now());
+  }
+
+  /** The first time from `earliest` at least `spacing` away from every booked send; booked. */
+  private book(earliest: number, spacing: number, now: number): number {
+    this.booked = this.booked.filter((time) => time + spacing > now);
+    let time = earliest;
+    let index = 0;
+    for (; index < this.booked.length; index++) {
+      const other = this.booked[index]!;
+      if (other + spacing <= time) continue;
+      if (other >= time + spacing) break;
+      time = other + spacing;
+    }
+    this.booked.splice(index, 0, time);
+    return time;
   }
 
   private forgetPast(now: number) {

@@ -127,9 +127,14 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Keeps up to `batchSize` sends under way on the channel, claiming more as each one
+   * finishes — a send that waits (one chat's pacing, a slow answer) holds up only itself.
+   */
   private async loop(channel: string) {
     const { log, settings } = this.options;
     const limiter = this.limiters.get(channel)!;
+    const underWay = new Set<Promise<void>>();
     while (!this.stopping) {
       try {
         await this.sweepStuck();
@@ -138,24 +143,37 @@ export class DeliveryWorker {
           await this.idle(Math.min(paused, settings.pollMs * 4));
           continue;
         }
-        const rows = await this.claim(channel, settings.batchSize);
-        if (rows.length) await this.sendAll(channel, rows);
-        else await this.idle(settings.pollMs);
+        const room = settings.batchSize - underWay.size;
+        const rows = room > 0 ? await this.claim(channel, room) : [];
+        for (const row of rows) {
+          const sending: Promise<void> = this.sendOne(channel, row)
+            .catch((error) => log.error({ channel, outbox: row.id, error: describe(error) }, 'send could not be recorded'))
+            .finally(() => underWay.delete(sending));
+          underWay.add(sending);
+        }
+        // Full: wait for a send to finish. Outbox drained: wait for new rows, or for a
+        // send to finish (the contact's next message may then go).
+        if (rows.length === room && room > 0) await Promise.race(underWay);
+        else if (!rows.length && !underWay.size) await this.idle(settings.pollMs);
+        else await Promise.race([...underWay, this.idle(settings.pollMs)]);
       } catch (error) {
         // The database went away for a moment: wait and try again, never die.
         log.error({ channel, error: describe(error) }, 'delivery loop error; retrying');
         await this.idle(settings.pollMs * 4);
       }
     }
+    await Promise.allSettled(underWay);
   }
 
   private idle(ms: number) {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp.push(() => {
+      const done = () => {
         clearTimeout(timer);
+        this.wakeUp = this.wakeUp.filter((other) => other !== done);
         resolve();
-      });
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp.push(done);
     });
   }
 
@@ -193,18 +211,19 @@ export class DeliveryWorker {
   }
 
   private async sendAll(channelName: string, rows: ClaimedRow[]) {
+    await Promise.all(rows.map((row) => this.sendOne(channelName, row)));
+  }
+
+  /** Sends one claimed row (or holds it till morning) and records what became of it. */
+  private async sendOne(channelName: string, row: ClaimedRow) {
     const channel = this.channels.get(channelName)!;
     const limiter = this.limiters.get(channelName)!;
-    await Promise.all(
-      rows.map(async (row) => {
-        const morning = this.quietUntil(row);
-        if (morning) return this.settle(row, () => this.hold(row, morning));
-        // sendRow throws only when the database fails it before anything was sent.
-        const result = await this.sendRow(channel, limiter, personalize(row)).catch((error): SendResult => ({ status: 'retry', reason: describe(error) }));
-        if (result === 'stopped') return this.settle(row, () => this.cancel(row, 'recipient stopped, or address on hold, before it went out'));
-        await this.settle(row, () => this.record(row, result, limiter));
-      }),
-    );
+    const morning = this.quietUntil(row);
+    if (morning) return this.settle(row, () => this.hold(row, morning));
+    // sendRow throws only when the database fails it before anything was sent.
+    const result = await this.sendRow(channel, limiter, personalize(row)).catch((error): SendResult => ({ status: 'retry', reason: describe(error) }));
+    if (result === 'stopped') return this.settle(row, () => this.cancel(row, 'recipient stopped, or address on hold, before it went out'));
+    await this.settle(row, () => this.record(row, result, limiter));
   }
 
   /**

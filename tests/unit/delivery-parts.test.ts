@@ -76,3 +76,15 @@ describe('group commit', () => {
     expect(batches).toEqual([[1], [2, 3], [99], [4]]);
   });
 });
+
+describe('rate limiter with a pace per address', () => {
+  test("a chat that must wait does not hold up the others; the overall pace still holds", () => {
+    const now = 1000;
+    const limiter = new RateLimiter({ perSecond: 10, addressIntervalMs: () => 1000 }, () => now);
+    // Two messages to chat A, then three to others: B, C, D go in the slots before A's second.
+    const waits = [limiter.reserve('A'), limiter.reserve('A'), limiter.reserve('B'), limiter.reserve('C'), limiter.reserve('D')];
+    expect(waits).toEqual([0, 1000, 100, 200, 300]);
+    const times = [...waits].sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(100);
+  });
+});
