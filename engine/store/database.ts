@@ -1,17 +1,14 @@
 // The database: PostgreSQL, either a server (DATABASE_URL=postgres://...) or embedded
 // (PGlite, persisted in TOCSIN_DATA_DIR or in memory). Both reach MikroORM as a Kysely
 // dialect, so the entities, the migrations and every query take one code path.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MikroORM } from '@mikro-orm/postgresql';
-import { Migrator } from '@mikro-orm/migrations';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { CompiledQuery, Kysely, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import { redactUrl } from '../config.ts';
 import { errors } from '../errors.ts';
-import { migrations } from '../../migrations/index.ts';
-import { entities } from './entities.ts';
 import { Cipher } from './cipher.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 
@@ -27,7 +24,8 @@ export interface Database extends Sql {
   readonly kind: DatabaseConfig['kind'];
   /** Where the data is, for people (no password). */
   readonly where: string;
-  readonly orm: MikroORM;
+  /** MikroORM on this database (schema, migrations), loaded on first use. */
+  orm(): Promise<MikroORM>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */
@@ -50,50 +48,77 @@ export interface OpenOptions {
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
-  const { dialect, where } = await createDialect(config, options);
+  const { dialect, where, ormDialect } = await createDialect(config, options);
+  const kysely = new Kysely<any>({ dialect });
+  let schema: string;
+  try {
+    // Tables live in the connection's current schema (search_path); MikroORM's migrator
+    // is told so, as it would otherwise look for its table in `public`.
+    const { rows } = await kysely.executeQuery<{ schema: string }>(CompiledQuery.raw('select current_schema() as schema'));
+    schema = rows[0]!.schema;
+  } catch (error) {
+    await kysely.destroy().catch(() => {});
+    throw errors.databaseUnreachable(where, error);
+  }
+  const dbName = config.kind === 'postgres' ? new URL(config.url).pathname.slice(1) || 'postgres' : 'postgres';
+  return new KyselyDatabase(config.kind, where, kysely, options.cipher ?? Cipher.none, () => createOrm(ormDialect(), dbName, schema));
+}
+
+/**
+ * MikroORM on its own connection to the same database: the schema (entities) and the
+ * migrations. Loaded only when needed — a migration pending, a schema check — because it
+ * is the largest part of the engine's memory and no message goes through it.
+ */
+async function createOrm(dialect: Dialect, dbName: string, schema: string): Promise<MikroORM> {
+  // One after the other: they share modules, and jest's ESM loader fails concurrent imports of one module.
+  const { MikroORM } = await import('@mikro-orm/postgresql');
+  const { Migrator } = await import('@mikro-orm/migrations');
+  const { migrations } = await import('../../migrations/index.ts');
+  const { entities } = await import('./entities.ts');
   const orm = new MikroORM({
     entities,
-    dbName: config.kind === 'postgres' ? new URL(config.url).pathname.slice(1) || 'postgres' : 'postgres',
+    dbName,
+    schema,
     driverOptions: dialect as any,
     ensureDatabase: false,
     discovery: { warnWhenNoEntities: false },
     extensions: [Migrator],
-    migrations: {
-      migrationsList: migrations,
-      snapshot: false,
-      silent: true,
-      tableName: 'tocsin_migrations',
-    },
+    migrations: { migrationsList: migrations, snapshot: false, silent: true, tableName: MIGRATIONS_TABLE },
     debug: false,
     logger: () => {},
   });
-  try {
-    await orm.connect();
-    // Tables live in the connection's current schema (search_path): tell MikroORM, whose
-    // migrator would otherwise look for its table in `public`.
-    const { rows } = await orm.em.getKysely().executeQuery<{ schema: string }>(CompiledQuery.raw('select current_schema() as schema'));
-    if (rows[0]?.schema) orm.config.set('schema', rows[0].schema);
-  } catch (error) {
-    await orm.close().catch(() => {});
-    throw errors.databaseUnreachable(where, error);
-  }
-  return new OrmDatabase(config.kind, where, orm, options.cipher ?? Cipher.none);
+  await orm.connect();
+  orm.config.set('schema', schema);
+  return orm;
 }
 
-async function createDialect(config: DatabaseConfig, options: OpenOptions): Promise<{ dialect: Dialect; where: string }> {
+const MIGRATIONS_TABLE = 'tocsin_migrations';
+
+/** Every migration's name: the files in migrations/ (migrations/index.ts lists the same, a test checks). */
+export function migrationNames(): string[] {
+  return readdirSync(new URL('../../migrations/', import.meta.url))
+    .filter((file) => /^Migration.*\.ts$/.test(file))
+    .map((file) => file.replace(/\.ts$/, ''))
+    .sort();
+}
+
+async function createDialect(config: DatabaseConfig, options: OpenOptions): Promise<{ dialect: Dialect; where: string; ormDialect: () => Dialect }> {
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({
-      connectionString: config.url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5000,
-      options: options.schema ? `-c search_path=${options.schema}` : undefined,
-      types: { getTypeParser: ((oid: number, format?: any) => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as any },
-    });
-    // A client losing its server (a restart) must not crash the process: an idle one, or
-    // one checked out between two statements (its queries fail; the pool drops it on release).
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
-    return { dialect: new PostgresDialect({ pool }), where: redactUrl(config.url) };
+    const pool = (max: number) => {
+      const pool = new pg.Pool({
+        connectionString: config.url,
+        max,
+        connectionTimeoutMillis: 5000,
+        options: options.schema ? `-c search_path=${options.schema}` : undefined,
+        types: { getTypeParser: ((oid: number, format?: any) => (oid === INT8 ? parseInt8 : pg.types.getTypeParser(oid, format))) as any },
+      });
+      // A client losing its server (a restart) must not crash the process: an idle one, or
+      // one checked out between two statements (its queries fail; the pool drops it on release).
+      pool.on('error', () => {});
+      pool.on('connect', (client) => client.on('error', () => {}));
+      return pool;
+    };
+    return { dialect: new PostgresDialect({ pool: pool(options.poolSize ?? 10) }), where: redactUrl(config.url), ormDialect: () => new PostgresDialect({ pool: pool(2) }) };
   }
   const dataDir = config.kind === 'embedded' ? join(config.dataDir, 'pgdata') : undefined;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
@@ -101,7 +126,13 @@ async function createDialect(config: DatabaseConfig, options: OpenOptions): Prom
   const { PGlite } = await import('@electric-sql/pglite');
   const db = new PGlite({ dataDir, parsers: { [INT8]: parseInt8 } });
   await db.waitReady;
-  return { dialect: new PGliteDialect(db), where: dataDir ? `embedded database in ${dataDir}` : 'embedded database in memory' };
+  return {
+    dialect: new PGliteDialect(db),
+    where: dataDir ? `embedded database in ${dataDir}` : 'embedded database in memory',
+    // The ORM runs before anything else uses the database (migrations at start), and its
+    // end must not close the one PGlite the engine keeps using.
+    ormDialect: () => new PGliteDialect(db, { closeOnDestroy: false }),
+  };
 }
 
 class KyselySql implements Sql {
@@ -116,14 +147,21 @@ class KyselySql implements Sql {
   }
 }
 
-class OrmDatabase extends KyselySql implements Database {
+class KyselyDatabase extends KyselySql implements Database {
+  private opened?: Promise<MikroORM>;
+
   constructor(
     readonly kind: DatabaseConfig['kind'],
     readonly where: string,
-    readonly orm: MikroORM,
+    kysely: Kysely<any>,
     cipher: Cipher,
+    private readonly openOrm: () => Promise<MikroORM>,
   ) {
-    super(orm.em.getKysely(), cipher);
+    super(kysely, cipher);
+  }
+
+  orm(): Promise<MikroORM> {
+    return (this.opened ??= this.openOrm());
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
@@ -131,12 +169,23 @@ class OrmDatabase extends KyselySql implements Database {
   }
 
   async migrate(): Promise<string[]> {
+    // Nearly every start finds nothing to do: say so without loading MikroORM.
+    const done = await this.query<{ name: string }>(`select name from ${MIGRATIONS_TABLE}`).catch(() => undefined);
+    if (done && migrationNames().every((name) => done.some((row) => row.name === name))) return [];
     try {
-      const applied = await this.orm.migrator.up();
+      const applied = await (await this.orm()).migrator.up();
       return applied.map((migration) => migration.name);
     } catch (error) {
       throw errors.migrationFailed(error);
+    } finally {
+      await this.closeOrm();
     }
+  }
+
+  private async closeOrm() {
+    const opened = this.opened;
+    this.opened = undefined;
+    if (opened) await (await opened.catch(() => undefined))?.close(true);
   }
 
   async ping(timeoutMs = 2000): Promise<void> {
@@ -152,6 +201,7 @@ class OrmDatabase extends KyselySql implements Database {
   }
 
   async close(): Promise<void> {
-    await this.orm.close(true);
+    await this.closeOrm();
+    await this.kysely.destroy();
   }
 }

@@ -17,14 +17,18 @@ import {
 } from 'kysely';
 
 export class PGliteDialect implements Dialect {
-  constructor(private readonly db: PGlite) {}
+  /** `closeOnDestroy: false`: a second user of the same PGlite (the ORM), which must not close it. */
+  constructor(
+    private readonly db: PGlite,
+    private readonly options: { closeOnDestroy?: boolean } = {},
+  ) {}
 
   createAdapter() {
     return new PostgresAdapter();
   }
 
   createDriver(): Driver {
-    return new PGliteDriver(this.db);
+    return new PGliteDriver(this.db, this.options.closeOnDestroy ?? true);
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -57,7 +61,10 @@ class PGliteDriver implements Driver {
   private held = false;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly db: PGlite) {
+  constructor(
+    private readonly db: PGlite,
+    private readonly closeOnDestroy: boolean,
+  ) {
     this.connection = new PGliteConnection(db);
   }
 
@@ -105,7 +112,7 @@ class PGliteDriver implements Driver {
   }
 
   async destroy() {
-    if (!this.db.closed) await this.db.close();
+    if (this.closeOnDestroy && !this.db.closed) await this.db.close();
   }
 }
 
