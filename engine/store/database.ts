@@ -1,6 +1,7 @@
 // The database: PostgreSQL, either a server (DATABASE_URL=postgres://...) or embedded
-// (PGlite, persisted in TOCSIN_DATA_DIR or in memory). Both reach MikroORM as a Kysely
-// dialect, so the entities, the migrations and every query take one code path.
+// (PGlite, persisted in TOCSIN_DATA_DIR or in memory). Both are a Kysely dialect: every
+// query takes one code path, and MikroORM (entities, migrations) runs on the same dialect
+// when a migration is pending.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
