@@ -1,8 +1,8 @@
 // Encryption at rest (opt-in, TOCSIN_ENCRYPTION_KEY). Personal data is sealed with
 // AES-256-GCM, a fresh 12-byte nonce per value; what the engine must find by equality
 // (an identity by its address, a redelivered message by its id) is stored as a keyed
-// blind index (HMAC-SHA-256) instead. Both carry the key's id, so values sealed under an
-// old key are recognised and `tocsin keys rotate` can find what is left to re-seal.
+// blind index (HMAC-SHA-256) instead. Both carry the key's id: a value sealed under an
+// old key is opened with that key while `tocsin keys rotate` re-seals everything.
 //
 // Without a key the cipher is the identity: values are stored as they are.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
@@ -65,11 +65,6 @@ export class Cipher {
     return this.current?.id;
   }
 
-  /** Ids of every key this cipher can open, the current one included. */
-  get keyIds(): string[] {
-    return [...this.keys.keys()];
-  }
-
   /** Seals a text (nothing to do without a key, or for null). */
   seal(value: string): string;
   seal(value: string | null | undefined): string | null;
@@ -91,7 +86,7 @@ export class Cipher {
     const rest = value.slice(SEALED.length);
     const colon = rest.indexOf(':');
     const key = this.keys.get(rest.slice(0, colon));
-    if (colon < 0 || !key) throw new TocsinError(`a value is sealed with key ${rest.slice(0, colon) || '?'}, which is not among the configured keys (${this.keyIds.join(', ')}): set the right TOCSIN_ENCRYPTION_KEY`);
+    if (colon < 0 || !key) throw new TocsinError(`a value is sealed with key ${rest.slice(0, colon) || '?'}, which is not among the configured keys (${[...this.keys.keys()].join(', ')}): set the right TOCSIN_ENCRYPTION_KEY`);
     const bytes = Buffer.from(rest.slice(colon + 1), 'base64url');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.encryption, bytes.subarray(0, NONCE_BYTES));
@@ -100,13 +95,6 @@ export class Cipher {
     } catch {
       throw new TocsinError(`a value sealed with key ${key.id} does not decrypt: the data was altered or damaged`);
     }
-  }
-
-  /** Whether `value` is sealed, or indexed, under another key than the current one (rotation left to do). */
-  isStale(value: string | null | undefined): boolean {
-    if (value == null || !this.current) return false;
-    const prefix = value.startsWith(SEALED) ? SEALED : value.startsWith(INDEXED) ? INDEXED : undefined;
-    return !prefix || !value.startsWith(`${prefix}${this.current.id}:`);
   }
 
   /**
