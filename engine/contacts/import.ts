@@ -297,7 +297,7 @@ async function write(tx: Sql, rows: Row[], summary: ImportSummary, source: strin
       identities.map((identity) => identity.contact),
       identities.map((identity) => identity.channel),
       identities.map((identity) => identity.stored),
-      identities.map((identity) => (cipher.enabled ? cipher.seal(identity.address) : null)),
+      identities.map((identity) => cipher.sealedAddress(identity.address)),
     ],
   );
   const groupNames = [...new Set(people.flatMap(({ row }) => row.groups))];

@@ -223,7 +223,7 @@ async function findOrCreateContact(tx: Sql, target: Target): Promise<{ contactId
   const [identity] = await tx.query<{ contact_id: number }>(
     `insert into identities (contact_id, channel, address, address_sealed, display_name) values ($1, $2, $3, $4, $5)
      on conflict (channel, address) do nothing returning contact_id`,
-    [contact!.id, target.channel, address, cipher.enabled ? cipher.seal(target.address) : null, cipher.seal(target.displayName ?? null)],
+    [contact!.id, target.channel, address, cipher.sealedAddress(target.address), cipher.seal(target.displayName ?? null)],
   );
   if (identity) return { contactId: identity.contact_id, address };
   // Someone else created this identity a moment ago: use theirs, drop ours.

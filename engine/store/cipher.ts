@@ -108,6 +108,14 @@ export class Cipher {
     return `${INDEXED}${key.id}:${createHmac('sha256', key.index).update(`${kind}\u0000${value}`).digest('base64url')}`;
   }
 
+  /**
+   * The sealed copy an identity keeps next to its blind index; none without a key (the
+   * address itself is then what is stored).
+   */
+  sealedAddress(address: string): string | null {
+    return this.current ? this.seal(address) : null;
+  }
+
   /** Seals a JSON value (conversation variables, a queued message). */
   sealJson<T>(value: T): T | { sealed: string } {
     return this.current ? { sealed: this.seal(JSON.stringify(value)) } : value;

@@ -65,7 +65,7 @@ export async function rotateKeys(db: Database, onTable?: (table: string, rows: n
         const changes = rows.map((row) => {
           const address = row.address_sealed ? cipher.open(row.address_sealed) : row.address;
           const index = cipher.index(row.channel, address);
-          return { id: row.id, channel: row.channel, old: row.address, address: index, address_sealed: cipher.enabled ? cipher.seal(address) : null, display_name: reseal(cipher, row.display_name) };
+          return { id: row.id, channel: row.channel, old: row.address, address: index, address_sealed: cipher.sealedAddress(address), display_name: reseal(cipher, row.display_name) };
         });
         const moved = changes.filter((change) => change.old !== change.address);
         // New indexes carry the new key's id: they never collide with the old ones still in place.
