@@ -89,22 +89,17 @@ export function parseSegment(query: string, customFields: string[] = [], sealed 
   const keyword = (word: string) => peek().type === 'word' && peek().text.toLowerCase() === word;
   const known = [...BUILTIN_FIELDS, ...customFields];
 
-  const parseOr = (): Node => {
-    let left = parseAnd();
-    while (keyword('or')) {
+  // `a or b or c`, `a and b`: left-associative chains of one operator over the next level.
+  const chain = (word: 'or' | 'and', operand: () => Node) => (): Node => {
+    let left = operand();
+    while (keyword(word)) {
       next();
-      left = { kind: 'or', left, right: parseAnd() };
+      left = { kind: word, left, right: operand() };
     }
     return left;
   };
-  const parseAnd = (): Node => {
-    let left = parseNot();
-    while (keyword('and')) {
-      next();
-      left = { kind: 'and', left, right: parseNot() };
-    }
-    return left;
-  };
+  const parseOr = chain('or', () => parseAnd());
+  const parseAnd = chain('and', () => parseNot());
   const parseNot = (): Node => {
     if (keyword('not')) {
       next();

@@ -342,37 +342,35 @@ function resultBlocks(flow: string, results: Awaited<ReturnType<typeof surveyRes
   });
 }
 
-function eventModal(channel: string) {
+/** A form; its submission comes back with `callbackId` and the channel it was opened from. */
+function modal(callbackId: string, channel: string, title: string, submit: string, blocks: ReturnType<typeof textInput>[]) {
   return {
     type: 'modal' as const,
-    callback_id: 'event_form',
+    callback_id: callbackId,
     private_metadata: channel,
-    title: { type: 'plain_text' as const, text: 'New event' },
-    submit: { type: 'plain_text' as const, text: 'Create' },
-    blocks: [
-      textInput('title', 'Title', 'Town hall meeting'),
-      textInput('start', 'Starts (local time)', '2030-05-04T18:00'),
-      textInput('timezone', 'Timezone', 'Europe/Paris'),
-      textInput('place', 'Place', 'City hall, room 2', { optional: true }),
-      textInput('capacity', 'Seats', '50 (empty: no limit)', { optional: true }),
-      textInput('slug', 'Short name for links', 'town-hall', { optional: true }),
-    ],
+    title: { type: 'plain_text' as const, text: title },
+    submit: { type: 'plain_text' as const, text: submit },
+    blocks,
   };
 }
 
+function eventModal(channel: string) {
+  return modal('event_form', channel, 'New event', 'Create', [
+    textInput('title', 'Title', 'Town hall meeting'),
+    textInput('start', 'Starts (local time)', '2030-05-04T18:00'),
+    textInput('timezone', 'Timezone', 'Europe/Paris'),
+    textInput('place', 'Place', 'City hall, room 2', { optional: true }),
+    textInput('capacity', 'Seats', '50 (empty: no limit)', { optional: true }),
+    textInput('slug', 'Short name for links', 'town-hall', { optional: true }),
+  ]);
+}
+
 function alertModal(channel: string) {
-  return {
-    type: 'modal' as const,
-    callback_id: 'alert_form',
-    private_metadata: channel,
-    title: { type: 'plain_text' as const, text: 'New alert' },
-    submit: { type: 'plain_text' as const, text: 'Preview' },
-    blocks: [
-      textInput('segment', 'Who', 'group = volunteers and language = ar   (or: everyone)'),
-      textInput('message', 'Message', 'A text, or template:alert.sample_message', { multiline: true }),
-      textInput('question', 'Yes/no question (optional)', 'Can you come?', { optional: true }),
-    ],
-  };
+  return modal('alert_form', channel, 'New alert', 'Preview', [
+    textInput('segment', 'Who', 'group = volunteers and language = ar   (or: everyone)'),
+    textInput('message', 'Message', 'A text, or template:alert.sample_message', { multiline: true }),
+    textInput('question', 'Yes/no question (optional)', 'Can you come?', { optional: true }),
+  ]);
 }
 
 /** A form field; its value arrives as state.values[block].value.value. */
